@@ -1,0 +1,5 @@
+//! One module per subcommand.
+
+pub(crate) mod integrity;
+pub(crate) mod migrate;
+pub(crate) mod partitions;

@@ -1,0 +1,93 @@
+//! The worker binary: database migrations, partition maintenance, integrity checks, and the long-running
+//! `run` mode that schedules them (queue consumers join it in later issues). No business logic lives here:
+//! every command is a thin call into a domain crate.
+//!
+//! May depend on: any workspace crate. Names no web framework.
+
+mod commands;
+mod scheduler;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use meta_chat_shared::Config;
+
+/// Command line of `meta-chat-worker`. Configuration comes from defaults, `metachat.toml` and `METACHAT_*`.
+#[derive(Debug, Parser)]
+#[command(name = "meta-chat-worker", version, about = "Meta Chat Platform worker")]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Worker subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations (as the owner role, `database.admin_url`), or revert the last N.
+    Migrate {
+        /// Revert the last N applied migrations instead of applying pending ones.
+        #[arg(long, value_name = "N")]
+        revert: Option<usize>,
+        /// Only list applied and pending migrations.
+        #[arg(long, conflicts_with = "revert")]
+        status: bool,
+    },
+    /// Partition maintenance.
+    Partitions {
+        /// Partition action.
+        #[command(subcommand)]
+        action: PartitionsAction,
+    },
+    /// Run every integrity check; exit 1 when a critical finding exists, 2 when the check could not run.
+    IntegrityCheck {
+        /// Print the report as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+        /// Do not store the report in `integrity_reports`.
+        #[arg(long)]
+        no_store: bool,
+    },
+    /// Run the scheduler (partitions and retention daily, integrity daily) until SIGTERM or Ctrl-C.
+    Run,
+}
+
+/// Partition actions.
+#[derive(Debug, Subcommand)]
+pub enum PartitionsAction {
+    /// Create monthly partitions ahead, move rows out of DEFAULT partitions, drop expired `api_logs` partitions.
+    Ensure,
+}
+
+/// Exit code for "the command could not run" (configuration, connection, SQL errors).
+pub const EXIT_ERROR: u8 = 2;
+
+/// Loads configuration, initialises logging and runs one command.
+pub async fn run_cli(cli: Cli) -> ExitCode {
+    let config = match Config::load() {
+        Ok(config) => config,
+        Err(err) => {
+            report_startup_error(&err.to_string());
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    if let Err(err) = meta_chat_shared::telemetry::init(config.environment, &config.telemetry) {
+        report_startup_error(&err);
+        return ExitCode::from(EXIT_ERROR);
+    }
+    let result = match cli.command {
+        Command::Migrate { revert, status } => commands::migrate::run(&config, revert, status).await,
+        Command::Partitions { action: PartitionsAction::Ensure } => commands::partitions::ensure(&config).await,
+        Command::IntegrityCheck { json, no_store } => commands::integrity::run(&config, json, !no_store).await,
+        Command::Run => scheduler::run(config).await.map(|()| ExitCode::SUCCESS),
+    };
+    result.unwrap_or_else(|err| {
+        tracing::error!(error = %format!("{err:#}"), "command failed");
+        ExitCode::from(EXIT_ERROR)
+    })
+}
+
+#[expect(clippy::print_stderr, reason = "start-up errors happen before logging exists")]
+fn report_startup_error(message: &str) {
+    eprintln!("meta-chat-worker: {message}");
+}

@@ -1,0 +1,1 @@
+//! Integrity checker (built by a helper; see issue 2 item 6).

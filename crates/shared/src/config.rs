@@ -1,0 +1,319 @@
+//! Typed configuration, loaded in layers: built-in defaults, then an optional TOML file, then `METACHAT_*`
+//! environment variables (`__` separates levels: `METACHAT_HTTP__PORT=8080`). [`Config::load`] validates the
+//! result and names the offending key in its error, so a bad deployment stops at start-up, not at first use.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+mod validate;
+
+/// The environment variable that names an explicit configuration file (it must exist when set).
+pub const CONFIG_FILE_VAR: &str = "METACHAT_CONFIG_FILE";
+/// The file read when [`CONFIG_FILE_VAR`] is not set, if it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "metachat.toml";
+
+/// Development-only key, valid in `local` and `test` environments; production refuses to start with it.
+pub(crate) const DEV_SECRET_KEY: &str = "bWV0YS1jaGF0LWRldi1vbmx5LWtleS0zMi1ieXRlcyE=";
+
+/// A configuration error that names the key at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A value could not be read, has the wrong type, or is an unknown key.
+    #[error("configuration key `{key}`: {message}{}", source_name.as_ref().map(|s| format!(" (from {s})")).unwrap_or_default())]
+    Load {
+        /// Dotted key path, lower case, e.g. `http.port`; empty when the error concerns the whole document.
+        key: String,
+        /// What is wrong with it.
+        message: String,
+        /// Which layer supplied the value (a file name or the environment), when known.
+        source_name: Option<String>,
+    },
+    /// A value was read but is not acceptable.
+    #[error("configuration key `{key}`: {message}")]
+    Invalid {
+        /// Dotted key path, e.g. `http.port`.
+        key: String,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+impl ConfigError {
+    pub(crate) fn invalid(key: &str, message: impl Into<String>) -> Self {
+        Self::Invalid { key: key.to_owned(), message: message.into() }
+    }
+}
+
+/// A secret value: its `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    /// The secret itself; call only where it is used.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// Where the process runs; decides log format and which development conveniences are allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    /// A developer machine: pretty logs, development keys allowed.
+    Local,
+    /// Automated tests.
+    Test,
+    /// A real deployment: JSON logs, real keys required.
+    Production,
+}
+
+/// The whole platform's configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the process runs.
+    pub environment: Environment,
+    /// The public HTTP server.
+    pub http: HttpConfig,
+    /// The internal Prometheus endpoint.
+    pub metrics: MetricsConfig,
+    /// PostgreSQL.
+    pub database: DatabaseConfig,
+    /// RabbitMQ.
+    pub amqp: AmqpConfig,
+    /// Logs.
+    pub telemetry: TelemetryConfig,
+    /// Keys for the secret envelope.
+    pub secrets: SecretsConfig,
+    /// Partition maintenance.
+    pub partitions: PartitionsConfig,
+    /// Readiness checks.
+    pub health: HealthConfig,
+    /// The worker's scheduled jobs.
+    pub scheduler: SchedulerConfig,
+}
+
+/// The public HTTP server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Bind address.
+    pub host: String,
+    /// Bind port (0 lets the OS pick one; tests use that).
+    pub port: u16,
+    /// Worker threads; 0 means one per core.
+    pub workers: usize,
+    /// Largest JSON body accepted, in bytes.
+    pub json_limit_bytes: usize,
+    /// Largest other body accepted (uploads), in bytes.
+    pub payload_limit_bytes: usize,
+    /// Seconds given to in-flight requests on shutdown.
+    pub shutdown_timeout_secs: u64,
+    /// Browser origins allowed by CORS on the authenticated API; empty allows none.
+    pub cors_allowed_origins: Vec<String>,
+    /// RFC 7231 date announced in the `Sunset` header of the legacy `/api/...` paths.
+    pub legacy_sunset: String,
+    /// Public base URL of the API, used in links (webhook URLs, docs).
+    pub public_base_url: String,
+}
+
+/// The internal Prometheus endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Whether to serve `/metrics`.
+    pub enabled: bool,
+    /// Bind address (keep it internal).
+    pub host: String,
+    /// Bind port (0 lets the OS pick one).
+    pub port: u16,
+}
+
+/// PostgreSQL connection settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// URL of the application role (not the owner: row-level security applies to it).
+    pub url: Secret,
+    /// URL of the owner role, used only for migrations and maintenance (partitions, integrity checks).
+    pub admin_url: Secret,
+    /// Pool size.
+    pub max_connections: usize,
+    /// `statement_timeout` set on every pooled connection, in milliseconds.
+    pub statement_timeout_ms: u64,
+    /// How long to wait for a new connection or a pooled one, in milliseconds.
+    pub connect_timeout_ms: u64,
+}
+
+/// RabbitMQ connection settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AmqpConfig {
+    /// `amqp://` URL including the vhost.
+    pub url: Secret,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Pretty for `local`, JSON otherwise.
+    Auto,
+    /// One JSON object per line.
+    Json,
+    /// Human-readable.
+    Pretty,
+}
+
+/// Logs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// Output format.
+    pub log_format: LogFormat,
+    /// `EnvFilter` directives; `RUST_LOG` overrides.
+    pub log_filter: String,
+}
+
+/// Keys for the AES-256-GCM secret envelope.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsConfig {
+    /// Id of the key new secrets are encrypted with.
+    pub current_key_id: String,
+    /// Every known key by id: base64 of 32 random bytes. Old keys stay listed until re-encryption is done.
+    pub keys: BTreeMap<String, Secret>,
+}
+
+/// Partition maintenance.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionsConfig {
+    /// Monthly partitions kept ready ahead of the current month.
+    pub months_ahead: u32,
+    /// `api_logs` partitions older than this many months are detached and dropped.
+    pub api_logs_retention_months: u32,
+}
+
+/// Readiness checks.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthConfig {
+    /// Time allowed to each dependency check, in milliseconds.
+    pub check_timeout_ms: u64,
+}
+
+/// The worker's scheduled jobs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulerConfig {
+    /// Seconds between partition maintenance runs.
+    pub partitions_interval_secs: u64,
+    /// Seconds between integrity checks.
+    pub integrity_interval_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            environment: Environment::Local,
+            http: HttpConfig {
+                host: "127.0.0.1".into(),
+                port: 3007,
+                workers: 0,
+                json_limit_bytes: 1024 * 1024,
+                payload_limit_bytes: 25 * 1024 * 1024,
+                shutdown_timeout_secs: 30,
+                cors_allowed_origins: Vec::new(),
+                legacy_sunset: "Wed, 30 Jun 2027 00:00:00 GMT".into(),
+                public_base_url: "http://127.0.0.1:3007".into(),
+            },
+            metrics: MetricsConfig { enabled: true, host: "127.0.0.1".into(), port: 9464 },
+            database: DatabaseConfig {
+                url: Secret::new("postgres://metachat_app@127.0.0.1:5433/metachat"),
+                admin_url: Secret::new("postgres://metachat_owner@127.0.0.1:5433/metachat"),
+                max_connections: 16,
+                statement_timeout_ms: 30_000,
+                connect_timeout_ms: 5_000,
+            },
+            amqp: AmqpConfig { url: Secret::new("amqp://guest:guest@127.0.0.1:5672/%2f") },
+            telemetry: TelemetryConfig { log_format: LogFormat::Auto, log_filter: "info".into() },
+            secrets: SecretsConfig {
+                current_key_id: "dev".into(),
+                keys: BTreeMap::from([("dev".to_owned(), Secret::new(DEV_SECRET_KEY))]),
+            },
+            partitions: PartitionsConfig { months_ahead: 3, api_logs_retention_months: 6 },
+            health: HealthConfig { check_timeout_ms: 2_000 },
+            scheduler: SchedulerConfig { partitions_interval_secs: 86_400, integrity_interval_secs: 86_400 },
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults, then the optional file ([`CONFIG_FILE_VAR`] or `./metachat.toml`), then `METACHAT_*`
+    /// variables, and validates the result.
+    pub fn load() -> Result<Self, ConfigError> {
+        let file = match std::env::var_os(CONFIG_FILE_VAR) {
+            Some(path) => {
+                let path = PathBuf::from(path);
+                if !path.is_file() {
+                    return Err(ConfigError::invalid(
+                        CONFIG_FILE_VAR,
+                        format!("file {} does not exist", path.display()),
+                    ));
+                }
+                Some(path)
+            }
+            None => Some(PathBuf::from(DEFAULT_CONFIG_FILE)).filter(|p| p.is_file()),
+        };
+        Self::from_figment(&Self::figment(file.as_deref()))
+    }
+
+    /// The layered sources, before extraction; exposed so tests can add their own layer.
+    pub fn figment(file: Option<&Path>) -> Figment {
+        let mut figment = Figment::from(Serialized::defaults(Self::default()));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment.merge(Env::prefixed("METACHAT_").split("__").ignore(&["config_file"]))
+    }
+
+    /// Extracts and validates a configuration from `figment`.
+    pub fn from_figment(figment: &Figment) -> Result<Self, ConfigError> {
+        let config: Self = figment.extract().map_err(|e| {
+            let source_name = e.metadata.as_ref().map(|m| m.name.to_string());
+            ConfigError::Load { key: e.path.join(".").to_lowercase(), message: e.kind.to_string(), source_name }
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Defaults for tests: environment `test`, ports chosen by the OS, no files or environment read.
+    pub fn for_tests() -> Self {
+        let mut config = Self { environment: Environment::Test, ..Self::default() };
+        config.http.port = 0;
+        config.http.workers = 1;
+        config.metrics.port = 0;
+        config.health.check_timeout_ms = 1_000;
+        config
+    }
+}
+
+#[cfg(test)]
+mod tests;

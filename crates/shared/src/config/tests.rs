@@ -1,0 +1,97 @@
+#![expect(clippy::result_large_err, reason = "figment::Jail's closures return figment::Error, which is large")]
+
+use figment::Jail;
+
+use super::*;
+
+fn load_in(jail: &Jail, file: Option<&str>) -> Result<Config, ConfigError> {
+    let path = file.map(|f| jail.directory().join(f));
+    Config::from_figment(&Config::figment(path.as_deref()))
+}
+
+#[test]
+fn defaults_are_valid() {
+    Config::default().validate().unwrap();
+    Config::for_tests().validate().unwrap();
+}
+
+#[test]
+fn file_overrides_defaults_and_environment_overrides_file() {
+    Jail::expect_with(|jail| {
+        jail.create_file("metachat.toml", "[http]\nport = 4000\nhost = \"0.0.0.0\"\n")?;
+        jail.set_env("METACHAT_HTTP__PORT", "5000");
+        let config = load_in(jail, Some("metachat.toml")).unwrap();
+        assert_eq!(config.http.port, 5000, "environment wins over the file");
+        assert_eq!(config.http.host, "0.0.0.0", "file wins over defaults");
+        assert_eq!(config.database.max_connections, 16, "defaults fill the rest");
+        Ok(())
+    });
+}
+
+#[test]
+fn bad_type_names_the_key() {
+    Jail::expect_with(|jail| {
+        jail.set_env("METACHAT_HTTP__PORT", "not-a-port");
+        let err = load_in(jail, None).unwrap_err().to_string();
+        assert!(err.contains("http.port"), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
+fn unknown_key_is_rejected() {
+    Jail::expect_with(|jail| {
+        jail.create_file("metachat.toml", "[http]\nprot = 4000\n")?;
+        let err = load_in(jail, Some("metachat.toml")).unwrap_err().to_string();
+        assert!(err.contains("prot"), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
+fn invalid_values_name_the_key() {
+    type Mutation = Box<dyn Fn(&mut Config)>;
+    let cases: Vec<(&str, Mutation)> = vec![
+        ("database.url", Box::new(|c| c.database.url = Secret::new("mysql://x"))),
+        ("amqp.url", Box::new(|c| c.amqp.url = Secret::new("http://x"))),
+        ("database.max_connections", Box::new(|c| c.database.max_connections = 0)),
+        ("secrets.current_key_id", Box::new(|c| c.secrets.current_key_id = "nope".into())),
+        (
+            "secrets.keys.dev",
+            Box::new(|c| {
+                c.secrets.keys.insert("dev".into(), Secret::new("c2hvcnQ="));
+            }),
+        ),
+        ("secrets.keys.dev", Box::new(|c| c.environment = Environment::Production)),
+        ("http.cors_allowed_origins[0]", Box::new(|c| c.http.cors_allowed_origins = vec!["https://a.com/x".into()])),
+        ("partitions.months_ahead", Box::new(|c| c.partitions.months_ahead = 0)),
+        ("http.legacy_sunset", Box::new(|c| c.http.legacy_sunset = "tomorrow".into())),
+    ];
+    for (key, mutate) in cases {
+        let mut config = Config::default();
+        mutate(&mut config);
+        let err = config.validate().unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::Invalid { key: k, .. } if k == key),
+            "expected an error naming {key}, got {err}"
+        );
+    }
+}
+
+#[test]
+fn missing_explicit_file_is_an_error() {
+    Jail::expect_with(|jail| {
+        jail.set_env(CONFIG_FILE_VAR, "/nonexistent/metachat.toml");
+        let err = Config::load().unwrap_err().to_string();
+        assert!(err.contains(CONFIG_FILE_VAR), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
+fn secrets_are_redacted_in_debug_output() {
+    let config = Config::default();
+    let debug = format!("{config:?}");
+    assert!(!debug.contains(DEV_SECRET_KEY));
+    assert!(!debug.contains("metachat_app@"));
+}

@@ -1,0 +1,123 @@
+//! Semantic checks run after the layers are merged. Each failure names its dotted key.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+use super::{Config, ConfigError, DEV_SECRET_KEY, Environment};
+
+fn require(ok: bool, key: &str, message: &str) -> Result<(), ConfigError> {
+    if ok { Ok(()) } else { Err(ConfigError::invalid(key, message)) }
+}
+
+fn has_scheme(url: &str, schemes: &[&str]) -> bool {
+    schemes.iter().any(|s| url.strip_prefix(s).is_some_and(|rest| rest.starts_with("://") && rest.len() > 3))
+}
+
+impl Config {
+    /// Checks every value that types alone cannot; the error names the first bad key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_http()?;
+        self.validate_connections()?;
+        self.validate_secrets()?;
+        self.validate_jobs()
+    }
+
+    fn validate_http(&self) -> Result<(), ConfigError> {
+        let http = &self.http;
+        require(!http.host.trim().is_empty(), "http.host", "must not be empty")?;
+        require(http.json_limit_bytes > 0, "http.json_limit_bytes", "must be greater than 0")?;
+        require(
+            http.payload_limit_bytes >= http.json_limit_bytes,
+            "http.payload_limit_bytes",
+            "must be at least http.json_limit_bytes",
+        )?;
+        require(http.shutdown_timeout_secs <= 600, "http.shutdown_timeout_secs", "must be at most 600")?;
+        for (i, origin) in http.cors_allowed_origins.iter().enumerate() {
+            let ok = has_scheme(origin, &["http", "https"])
+                && !origin.ends_with('/')
+                && origin.split("://").nth(1).is_some_and(|host| !host.contains('/'));
+            require(
+                ok,
+                &format!("http.cors_allowed_origins[{i}]"),
+                "must be an origin like https://app.example.com (scheme and host, no path)",
+            )?;
+        }
+        require(
+            chrono::DateTime::parse_from_rfc2822(&http.legacy_sunset).is_ok(),
+            "http.legacy_sunset",
+            "must be an HTTP date such as `Wed, 30 Jun 2027 00:00:00 GMT`",
+        )?;
+        require(
+            has_scheme(&http.public_base_url, &["http", "https"]),
+            "http.public_base_url",
+            "must be an http(s) URL",
+        )?;
+        require(!self.metrics.host.trim().is_empty(), "metrics.host", "must not be empty")
+    }
+
+    fn validate_connections(&self) -> Result<(), ConfigError> {
+        let db = &self.database;
+        let pg = ["postgres", "postgresql"];
+        require(has_scheme(db.url.expose(), &pg), "database.url", "must be a postgres:// URL")?;
+        require(has_scheme(db.admin_url.expose(), &pg), "database.admin_url", "must be a postgres:// URL")?;
+        require((1..=1000).contains(&db.max_connections), "database.max_connections", "must be 1 to 1000")?;
+        require(db.statement_timeout_ms >= 100, "database.statement_timeout_ms", "must be at least 100")?;
+        require(db.connect_timeout_ms >= 100, "database.connect_timeout_ms", "must be at least 100")?;
+        require(has_scheme(self.amqp.url.expose(), &["amqp", "amqps"]), "amqp.url", "must be an amqp:// URL")?;
+        require(!self.telemetry.log_filter.trim().is_empty(), "telemetry.log_filter", "must not be empty")?;
+        Ok(())
+    }
+
+    fn validate_jobs(&self) -> Result<(), ConfigError> {
+        let parts = &self.partitions;
+        require((1..=24).contains(&parts.months_ahead), "partitions.months_ahead", "must be 1 to 24")?;
+        require(
+            (1..=120).contains(&parts.api_logs_retention_months),
+            "partitions.api_logs_retention_months",
+            "must be 1 to 120",
+        )?;
+        require(
+            (50..=30_000).contains(&self.health.check_timeout_ms),
+            "health.check_timeout_ms",
+            "must be 50 to 30000",
+        )?;
+        require(
+            self.scheduler.partitions_interval_secs >= 1,
+            "scheduler.partitions_interval_secs",
+            "must be at least 1",
+        )?;
+        require(self.scheduler.integrity_interval_secs >= 1, "scheduler.integrity_interval_secs", "must be at least 1")
+    }
+
+    fn validate_secrets(&self) -> Result<(), ConfigError> {
+        let secrets = &self.secrets;
+        require(!secrets.keys.is_empty(), "secrets.keys", "at least one key is required")?;
+        require(
+            secrets.keys.contains_key(&secrets.current_key_id),
+            "secrets.current_key_id",
+            "must name one of secrets.keys",
+        )?;
+        for (id, key) in &secrets.keys {
+            let name = format!("secrets.keys.{id}");
+            require(
+                !id.is_empty()
+                    && id.len() <= 32
+                    && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+                &name,
+                "key ids are 1-32 characters of letters, digits, '-' and '_'",
+            )?;
+            let decoded = STANDARD.decode(key.expose().trim());
+            require(
+                decoded.is_ok_and(|k| k.len() == 32),
+                &name,
+                "must be base64 of exactly 32 bytes (e.g. `openssl rand -base64 32`)",
+            )?;
+            require(
+                self.environment != Environment::Production || key.expose() != DEV_SECRET_KEY,
+                &name,
+                "the built-in development key is not allowed in production",
+            )?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,10 @@
+DROP FUNCTION app_lookup_stripe_customer(text);
+DROP FUNCTION app_lookup_widget(text);
+DROP FUNCTION app_lookup_channel_by_external_id(text, text);
+DROP FUNCTION app_lookup_channel(uuid);
+DROP FUNCTION app_lookup_refresh_session(bytea);
+DROP FUNCTION app_lookup_email_token(bytea);
+DROP FUNCTION app_lookup_api_key(text);
+DROP FUNCTION app_lookup_user_by_email(text);
+DROP TABLE integrity_reports;
+DROP TABLE mcp_servers;
