@@ -56,18 +56,36 @@ say()  { printf '==> %s\n' "$*"; }
 info() { printf '    %s\n' "$*"; }
 warn() { printf 'WARNING: %s\n' "$*" >&2; }
 
-die() {
-    printf 'ERROR: %s\n' "$*" >&2
-    exit 1
-}
-
-SHOW_PG_LOG_ON_FAILURE=0
-on_exit() {
-    local rc=$?
-    if (( rc != 0 && SHOW_PG_LOG_ON_FAILURE == 1 )) && [[ -s "$PG_LOG" ]]; then
+show_pg_log() {
+    if [[ -s "$PG_LOG" ]]; then
         printf -- '---- last lines of %s ----\n' "$PG_LOG" >&2
         tail -n 30 "$PG_LOG" >&2 || true
         printf -- '----\n' >&2
+    fi
+}
+
+EXPLAINED=0
+die() {
+    printf 'ERROR: %s\n' "$*" >&2
+    EXPLAINED=1
+    exit 1
+}
+
+# A PostgreSQL failure: the message, then the tail of the server log.
+die_pg() {
+    printf 'ERROR: %s\n' "$*" >&2
+    show_pg_log
+    EXPLAINED=1
+    exit 1
+}
+
+# Unexpected failures (set -e) of up/down also show the server log.
+SHOW_PG_LOG_ON_FAILURE=0
+on_exit() {
+    local rc=$?
+    if (( rc != 0 && EXPLAINED == 0 && SHOW_PG_LOG_ON_FAILURE == 1 )); then
+        printf 'ERROR: scripts/services.sh failed (exit %s)\n' "$rc" >&2
+        show_pg_log
     fi
     exit "$rc"
 }
@@ -137,11 +155,12 @@ pick_pg_user() {
 }
 
 # Runs a command as the cluster's OS user, from a directory that user can enter.
+# fd 9 (the services lock) is closed: a daemon started from here must not inherit and hold the lock.
 as_pg() {
     if is_root; then
-        (cd "$PG_DIR" && runuser -u "$PG_USER" -- "$@")
+        (cd "$PG_DIR" && runuser -u "$PG_USER" -- "$@" 9>&-)
     else
-        "$@"
+        "$@" 9>&-
     fi
 }
 
@@ -215,7 +234,7 @@ init_cluster() {
     [[ -f "$PG_DATA/PG_VERSION" ]] && return 0
     say "Initialising PostgreSQL $PG_MAJOR cluster in $PG_DATA (as $PG_USER)"
     as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth=trust -E UTF8 --locale=C --no-instructions \
-        >>"$PG_LOG" 2>&1 || die "initdb failed"
+        >>"$PG_LOG" 2>&1 || die_pg "initdb failed"
     # Our settings live in their own file, rewritten on every `up`.
     printf "\n# Meta Chat Platform: settings written by scripts/services.sh\ninclude_if_exists = 'metachat.conf'\n" \
         >>"$PG_DATA/postgresql.conf"
@@ -278,18 +297,21 @@ wait_pg_ready() {
         fi
         sleep 1
     done
-    die "PostgreSQL did not become ready on $PG_HOST:$PG_PORT within 60 s"
+    die_pg "PostgreSQL did not become ready on $PG_HOST:$PG_PORT within 60 s"
 }
 
 start_pg() {
-    local changed
-    changed="$(write_conf)"
+    local changed running=0
     if pg_running; then
+        running=1
         local port
         port="$(running_port)"
         if [[ -n "$port" && "$port" != "$PG_PORT" ]]; then
             die "the cluster in $PG_DATA already runs on port $port, not $PG_PORT. Run: METACHAT_PG_PORT=$port scripts/services.sh down"
         fi
+    fi
+    changed="$(write_conf)"
+    if ((running)); then
         if [[ "$changed" == "changed" ]]; then
             # fsync / synchronous_commit / full_page_writes take effect on reload.
             say "PostgreSQL already running on $PG_HOST:$PG_PORT; reloading changed settings (METACHAT_PG_FAST=$PG_FAST)"
@@ -305,7 +327,7 @@ start_pg() {
     fi
     say "Starting PostgreSQL $PG_MAJOR on $PG_HOST:$PG_PORT (data $PG_DATA, log $PG_LOG, METACHAT_PG_FAST=$PG_FAST)"
     as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 start >/dev/null \
-        || die "pg_ctl start failed"
+        || die_pg "pg_ctl start failed"
     wait_pg_ready
 }
 
@@ -322,12 +344,13 @@ CREATE EXTENSION IF NOT EXISTS vector;
 -- PostgreSQL 15+: the public schema is not writable by default.
 GRANT USAGE, CREATE ON SCHEMA public TO metachat_owner;
 GRANT USAGE ON SCHEMA public TO metachat_app;
--- Tables and sequences created by the owner (migrations) are usable by the runtime role;
--- row-level security still applies to metachat_app.
+-- No default privileges: each migration grants the runtime role exactly what it needs (app_enable_tenant_rls
+-- for tenant tables, narrow grants for platform tables), and partitions, which have no row-level security of
+-- their own, get nothing. Revoking also cleans up clusters set up by an older version of this script.
 ALTER DEFAULT PRIVILEGES FOR ROLE metachat_owner IN SCHEMA public
-    GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO metachat_app;
+    REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM metachat_app;
 ALTER DEFAULT PRIVILEGES FOR ROLE metachat_owner IN SCHEMA public
-    GRANT USAGE, SELECT ON SEQUENCES TO metachat_app;
+    REVOKE USAGE, SELECT ON SEQUENCES FROM metachat_app;
 SQL
 }
 
@@ -372,7 +395,7 @@ stop_pg() {
     fi
     if pg_running; then
         say "Stopping PostgreSQL ($PG_DATA)"
-        as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 60 stop >/dev/null || die "pg_ctl stop failed"
+        as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 60 stop >/dev/null || die_pg "pg_ctl stop failed"
     else
         say "PostgreSQL is not running"
     fi
@@ -401,7 +424,7 @@ start_rabbitmq() {
             say "Installing rabbitmq-server with apt-get"
             export DEBIAN_FRONTEND=noninteractive
             apt-get update -qq
-            apt-get install -y -qq rabbitmq-server >/dev/null
+            apt-get install -y -qq rabbitmq-server >/dev/null 9>&-
             # The package may have started it already.
             if port_in_use "$AMQP_HOST" "$AMQP_PORT"; then
                 say "RabbitMQ answers on $AMQP_HOST:$AMQP_PORT"
@@ -415,17 +438,28 @@ Install and start it, then run this script again:
     sudo rabbitmq-server -detached      # or: sudo systemctl start rabbitmq-server
 (or point METACHAT_AMQP__URL at a RabbitMQ you already have.)
 EOF
+            EXPLAINED=1
             exit 1
         fi
     fi
     local server
     server="$(command -v rabbitmq-server || echo /usr/sbin/rabbitmq-server)"
+    if ! is_root && [[ "$server" == /usr/sbin/rabbitmq-server ]]; then
+        # Debian's wrapper only starts the broker as root (it switches to the rabbitmq user itself).
+        cat >&2 <<EOF
+ERROR: nothing answers on $AMQP_HOST:$AMQP_PORT. RabbitMQ is installed but must be started as root:
+    sudo rabbitmq-server -detached      # or: sudo systemctl start rabbitmq-server
+then run this script again.
+EOF
+        EXPLAINED=1
+        exit 1
+    fi
     say "Starting RabbitMQ ($server -detached); waiting up to 60 s for $AMQP_HOST:$AMQP_PORT"
-    # rabbitmq-server 3.x prints a deprecation notice for -detached; it still works.
-    local out
-    if ! out="$("$server" -detached 2>&1)"; then
-        printf '%s\n' "$out" >&2
-        die "could not start RabbitMQ with '$server -detached' (Debian's wrapper needs root or the rabbitmq user): sudo rabbitmq-server -detached"
+    # Output goes to a file, not a pipe: a daemon that keeps the pipe open would block us.
+    local start_log="$LOCAL/rabbitmq-start.log"
+    if ! "$server" -detached >"$start_log" 2>&1 9>&-; then
+        cat "$start_log" >&2
+        die "could not start RabbitMQ with '$server -detached'"
     fi
     if ! wait_amqp; then
         die "RabbitMQ did not open $AMQP_HOST:$AMQP_PORT within 60 s (see /var/log/rabbitmq/)"
@@ -441,7 +475,7 @@ stop_rabbitmq() {
     fi
     if command -v rabbitmqctl >/dev/null 2>&1 && port_in_use "$AMQP_HOST" "$AMQP_PORT"; then
         say "Stopping RabbitMQ (started by this script)"
-        rabbitmqctl stop >/dev/null 2>&1 || warn "rabbitmqctl stop failed"
+        rabbitmqctl stop >/dev/null 2>&1 9>&- || warn "rabbitmqctl stop failed"
     fi
     rm -f "$RABBIT_MARKER"
 }
@@ -520,7 +554,7 @@ cmd_status() {
             pid="$(sed -n '1p' "$PG_DATA/postmaster.pid")"
             port="$(running_port)"
             echo "postgres: running   pid $pid, $PG_HOST:$port, user $PG_USER, data $PG_DATA"
-            if "$PG_BIN/pg_isready" -q -h "$PG_HOST" -p "$port"; then
+            if "$PG_BIN/pg_isready" -q -h "$PG_HOST" -p "$port" -U postgres -d postgres; then
                 local fsync
                 fsync="$("$PG_BIN/psql" -X -tA -h "$PG_HOST" -p "$port" -U postgres -d postgres -c 'SHOW fsync' 2>/dev/null || echo '?')"
                 echo "          accepting connections; fsync=$fsync; log $PG_LOG"

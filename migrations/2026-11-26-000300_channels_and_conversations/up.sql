@@ -39,6 +39,8 @@ CREATE TABLE contacts (
     created_at   timestamptz NOT NULL DEFAULT now(),
     updated_at   timestamptz NOT NULL DEFAULT now(),
     UNIQUE (tenant_id, id),
+    -- target of conversations' (tenant, contact, channel) key: a conversation's contact is on its channel
+    UNIQUE (tenant_id, id, channel_id),
     UNIQUE (tenant_id, channel_id, external_id),
     FOREIGN KEY (tenant_id, channel_id) REFERENCES channels (tenant_id, id) ON DELETE CASCADE
 );
@@ -62,7 +64,7 @@ CREATE TABLE conversations (
     updated_at      timestamptz NOT NULL DEFAULT now(),
     UNIQUE (tenant_id, id),
     FOREIGN KEY (tenant_id, channel_id) REFERENCES channels (tenant_id, id) ON DELETE CASCADE,
-    FOREIGN KEY (tenant_id, contact_id) REFERENCES contacts (tenant_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, contact_id, channel_id) REFERENCES contacts (tenant_id, id, channel_id) ON DELETE CASCADE,
     FOREIGN KEY (tenant_id, assignee_id) REFERENCES tenant_users (tenant_id, id) ON DELETE SET NULL (assignee_id),
     CHECK ((status = 'closed') = (closed_at IS NOT NULL))
 );
@@ -111,6 +113,8 @@ CREATE TABLE messages (
     CHECK (sender = 'agent' OR sender_user_id IS NULL)
 ) PARTITION BY RANGE (created_at);
 CREATE TABLE messages_default PARTITION OF messages DEFAULT;
+-- Partitions have no row-level security of their own: only the parent may be queried by the runtime role.
+REVOKE ALL ON messages_default FROM PUBLIC, metachat_app;
 CREATE INDEX messages_tenant_conversation_created_idx ON messages (tenant_id, conversation_id, created_at DESC);
 CREATE INDEX messages_tenant_created_idx ON messages (tenant_id, created_at DESC);
 CREATE INDEX messages_tenant_external_idx ON messages (tenant_id, external_id) WHERE external_id IS NOT NULL;

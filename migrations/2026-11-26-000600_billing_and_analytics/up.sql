@@ -104,5 +104,7 @@ CREATE TABLE api_logs (
     PRIMARY KEY (id, created_at)
 ) PARTITION BY RANGE (created_at);
 CREATE TABLE api_logs_default PARTITION OF api_logs DEFAULT;
+-- Partitions have no row-level security of their own: only the parent may be queried by the runtime role.
+REVOKE ALL ON api_logs_default FROM PUBLIC, metachat_app;
 CREATE INDEX api_logs_tenant_created_idx ON api_logs (tenant_id, created_at DESC);
 SELECT app_enable_tenant_rls('api_logs');

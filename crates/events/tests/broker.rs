@@ -1,4 +1,5 @@
 //! Black-box checks of [`meta_chat_events::broker::ping`] against the RabbitMQ the project scripts run.
+#![expect(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
 use std::net::TcpListener;
 use std::time::{Duration, Instant};

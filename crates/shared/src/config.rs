@@ -291,7 +291,10 @@ impl Config {
         if let Some(file) = file {
             figment = figment.merge(Toml::file_exact(file));
         }
-        figment.merge(Env::prefixed("METACHAT_").split("__").ignore(&["config_file"]))
+        // Every setting but `environment` is nested (`METACHAT_HTTP__PORT`), so a variable without `__` is
+        // not configuration: scripts use `METACHAT_CONFIG_FILE`, `METACHAT_PG_BIN`, `METACHAT_PG_PORT`, ...
+        let env = Env::prefixed("METACHAT_").filter(|key| key.as_str().contains("__") || key == "environment");
+        figment.merge(env.split("__"))
     }
 
     /// Extracts and validates a configuration from `figment`.

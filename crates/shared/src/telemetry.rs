@@ -18,7 +18,9 @@ pub fn init(environment: Environment, config: &TelemetryConfig) -> Result<(), St
         LogFormat::Pretty => false,
         LogFormat::Auto => environment == Environment::Production,
     };
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_span_events(FmtSpan::NONE);
+    // stderr: stdout is reserved for command output such as `integrity-check --json`
+    let builder =
+        tracing_subscriber::fmt().with_env_filter(filter).with_span_events(FmtSpan::NONE).with_writer(std::io::stderr);
     let result = if json {
         builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init()
     } else {

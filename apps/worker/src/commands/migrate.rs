@@ -13,27 +13,14 @@ pub(crate) async fn run(config: &Config, revert: Option<usize>, status: bool) ->
         let applied = migrations::applied(url).await?;
         let pending = migrations::pending(url).await?;
         tracing::info!(applied = applied.len(), pending = pending.len(), ?pending, "migration status");
-        return Ok(ExitCode::SUCCESS);
-    }
-    match revert {
-        Some(count) => {
-            let reverted = migrations::revert(url, count).await?;
-            tracing::info!(
-                count = reverted.len(),
-                ?reverted,
-                duration_ms = started.elapsed().as_millis(),
-                "migrations reverted"
-            );
-        }
-        None => {
-            let applied = migrations::run_pending(url).await?;
-            tracing::info!(
-                count = applied.len(),
-                ?applied,
-                duration_ms = started.elapsed().as_millis(),
-                "migrations applied"
-            );
-        }
+    } else if let Some(count) = revert {
+        let reverted = migrations::revert(url, count).await?;
+        let duration_ms = started.elapsed().as_millis();
+        tracing::info!(count = reverted.len(), ?reverted, duration_ms, "migrations reverted");
+    } else {
+        let applied = migrations::run_pending(url).await?;
+        let duration_ms = started.elapsed().as_millis();
+        tracing::info!(count = applied.len(), ?applied, duration_ms, "migrations applied");
     }
     Ok(ExitCode::SUCCESS)
 }

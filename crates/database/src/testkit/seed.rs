@@ -71,3 +71,14 @@ pub async fn inbound_message(conn: &mut AsyncPgConnection, seeded: &Seeded, crea
     .unwrap_or_else(|e| panic!("seed message: {e}"));
     id
 }
+
+/// Opens a connection to `url` (one of [`super::TestDb`]'s URLs).
+pub async fn connect(url: &str) -> AsyncPgConnection {
+    use diesel_async::AsyncConnection as _;
+    AsyncPgConnection::establish(url).await.unwrap_or_else(|e| panic!("connect: {e}"))
+}
+
+/// Executes one SQL statement (fixtures, seeding defects) and returns the affected row count.
+pub async fn exec(conn: &mut AsyncPgConnection, sql: &str) -> usize {
+    diesel::sql_query(sql).execute(conn).await.unwrap_or_else(|e| panic!("`{sql}`: {e}"))
+}

@@ -102,3 +102,20 @@ async fn every_tenant_table_has_forced_rls() {
     .await;
     assert_eq!(missing, 0);
 }
+
+/// Partitions have no policies of their own: the runtime role may only reach them through the parent.
+#[tokio::test]
+async fn app_role_cannot_read_partitions_directly() {
+    let db = TestDb::new();
+    let mut owner = connect(&db.owner_url()).await;
+    let a = seed::tenant_with_conversation(&mut owner, "acme").await;
+    seed::inbound_message(&mut owner, &a, "2100-01-01T00:00:00Z").await;
+    let mut app = connect(&db.app_url()).await;
+    for partition in ["messages_default", "api_logs_default"] {
+        let result = try_exec(&mut app, &format!("SELECT * FROM {partition}")).await;
+        assert!(result.is_err(), "{partition} is readable by the runtime role: {result:?}");
+    }
+    // the owner-only grants of platform tables stay narrow
+    assert!(try_exec(&mut app, "DELETE FROM integrity_reports").await.is_err());
+    assert!(try_exec(&mut app, "DELETE FROM embedding_models").await.is_err());
+}

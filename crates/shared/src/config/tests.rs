@@ -29,6 +29,20 @@ fn file_overrides_defaults_and_environment_overrides_file() {
 }
 
 #[test]
+fn variables_without_a_section_are_not_configuration() {
+    Jail::expect_with(|jail| {
+        jail.set_env("METACHAT_PG_BIN", "/opt/pg/bin");
+        jail.set_env("METACHAT_ENVIRONMENT", "test");
+        let config = load_in(jail, None).unwrap();
+        assert_eq!(config.environment, Environment::Test);
+        jail.set_env("METACHAT_HTTP__PROT", "1");
+        let err = load_in(jail, None).unwrap_err().to_string();
+        assert!(err.contains("prot"), "a typo inside a section is still an error: {err}");
+        Ok(())
+    });
+}
+
+#[test]
 fn bad_type_names_the_key() {
     Jail::expect_with(|jail| {
         jail.set_env("METACHAT_HTTP__PORT", "not-a-port");

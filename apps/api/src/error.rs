@@ -1,0 +1,209 @@
+//! The error envelope of API.md and [`ApiError`], the one place that knows HTTP status codes.
+//!
+//! Every error the API sends has the shape
+//! `{"error": {"code", "message", "details", "requestId", "timestamp"}}`. Handlers return [`ApiError`];
+//! actix's own errors (bad JSON, unknown route, wrong method, ...) are turned into the same shape by the
+//! extractor configuration in [`crate::payload`] and by [`crate::middleware::error_envelope`].
+//! Messages of 5xx responses are generic: the cause is logged with the request id, never returned.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
+use chrono::{SecondsFormat, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
+
+use crate::middleware::request_id;
+
+mod code;
+
+pub use code::ErrorCode;
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorEnvelope {
+    /// What went wrong.
+    pub error: ErrorBody,
+}
+
+/// The `error` member of [`ErrorEnvelope`].
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    /// Stable machine-readable code.
+    pub code: ErrorCode,
+    /// Human-readable explanation; generic for 5xx.
+    pub message: String,
+    /// Structured context, e.g. `fields` for `VALIDATION_ERROR`; an empty object when there is none.
+    #[schema(value_type = Object)]
+    pub details: Value,
+    /// The request's `X-Request-Id`; quote it when reporting a problem.
+    pub request_id: String,
+    /// When the error was produced (RFC 3339, UTC).
+    #[schema(value_type = String, format = DateTime)]
+    pub timestamp: String,
+}
+
+/// One invalid input in `details.fields` of a `VALIDATION_ERROR`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// Where the problem is: a body field name, `path` or `query`; empty when it cannot be located.
+    pub path: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A field error at `path`.
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { path: path.into(), message: message.into() }
+    }
+}
+
+/// Marks a response whose body already is an [`ErrorEnvelope`], so the envelope middleware leaves it alone.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Enveloped;
+
+/// Builds an envelope response. `request_id` is the id of the request being answered.
+pub(crate) fn envelope_response(
+    mut builder: HttpResponseBuilder,
+    code: ErrorCode,
+    message: String,
+    details: Value,
+    request_id: &str,
+) -> HttpResponse {
+    let body = ErrorEnvelope {
+        error: ErrorBody {
+            code,
+            message,
+            details,
+            request_id: request_id.to_owned(),
+            timestamp: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+        },
+    };
+    let mut response = builder.insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store"))).json(body);
+    response.extensions_mut().insert(Enveloped);
+    response
+}
+
+/// The empty `details` object.
+pub(crate) fn no_details() -> Value {
+    Value::Object(Map::new())
+}
+
+/// What a handler can fail with. Each variant maps to one status and one [`ErrorCode`].
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The body is not syntactically valid JSON (or could not be read).
+    #[error("malformed JSON body: {0}")]
+    InvalidJson(String),
+    /// The query string could not be deserialized.
+    #[error("malformed query string: {0}")]
+    InvalidQuery(String),
+    /// The input is well-formed but not acceptable.
+    #[error("request failed validation")]
+    Validation(Vec<FieldError>),
+    /// No such route or resource (another tenant's ids included).
+    #[error("not found")]
+    NotFound,
+    /// The body is larger than `limit` bytes.
+    #[error("body larger than {limit} bytes")]
+    PayloadTooLarge {
+        /// The configured limit.
+        limit: usize,
+    },
+    /// The body's content type is not the one this route reads.
+    #[error("unsupported content type, expected {expected}")]
+    UnsupportedMediaType {
+        /// The content type the route expects.
+        expected: &'static str,
+    },
+    /// A dependency is down; `details` say which (never why: that is logged).
+    #[error("dependencies unavailable")]
+    ServiceUnavailable {
+        /// Public details, e.g. the failing dependency names.
+        details: Value,
+    },
+    /// Anything else: logged with the request id, answered with a generic message.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    /// The stable code clients switch on.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::InvalidJson(_) => ErrorCode::InvalidJson,
+            Self::InvalidQuery(_) => ErrorCode::InvalidQuery,
+            Self::Validation(_) => ErrorCode::ValidationError,
+            Self::NotFound => ErrorCode::NotFound,
+            Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            Self::UnsupportedMediaType { .. } => ErrorCode::UnsupportedMediaType,
+            Self::ServiceUnavailable { .. } => ErrorCode::ServiceUnavailable,
+            Self::Internal(_) => ErrorCode::InternalError,
+        }
+    }
+
+    /// The message shown to the client: specific for 4xx, generic for 5xx.
+    fn public_message(&self) -> String {
+        match self {
+            Self::InvalidJson(reason) => format!("The request body is not valid JSON: {reason}."),
+            Self::InvalidQuery(reason) => format!("The query string is not valid: {reason}."),
+            Self::PayloadTooLarge { limit } => format!("The request body is larger than {limit} bytes."),
+            Self::UnsupportedMediaType { expected } => format!("The request content type must be {expected}."),
+            Self::Validation(_) | Self::NotFound | Self::ServiceUnavailable { .. } | Self::Internal(_) => {
+                self.code().default_message().to_owned()
+            }
+        }
+    }
+
+    fn details(&self) -> Value {
+        match self {
+            Self::Validation(fields) => json!({ "fields": fields }),
+            Self::PayloadTooLarge { limit } => json!({ "limitBytes": limit }),
+            Self::UnsupportedMediaType { expected } => json!({ "expected": expected }),
+            Self::ServiceUnavailable { details } => details.clone(),
+            Self::InvalidJson(_) | Self::InvalidQuery(_) | Self::NotFound | Self::Internal(_) => no_details(),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::InvalidJson(_) | Self::InvalidQuery(_) | Self::Validation(_) => StatusCode::BAD_REQUEST,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::ServiceUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        // the request span carries the request id, so these lines can be matched to the response
+        if let Self::Internal(cause) = self {
+            tracing::error!(error.code = %self.code(), error.cause = format!("{cause:#}"), "request failed");
+        } else if status.is_server_error() {
+            tracing::warn!(error.code = %self.code(), error = %self, "request failed");
+        } else {
+            tracing::debug!(error.code = %self.code(), error = %self, "request rejected");
+        }
+        let request_id = request_id::current().unwrap_or_default();
+        envelope_response(HttpResponse::build(status), self.code(), self.public_message(), self.details(), &request_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_do_not_leak_their_cause() {
+        let err = ApiError::Internal(anyhow::anyhow!("relation \"secrets\" does not exist"));
+        assert_eq!(err.public_message(), "An internal error occurred.");
+        assert_eq!(err.details(), json!({}));
+    }
+}

@@ -1,0 +1,13 @@
+//! Black-box tests of the API: the real server on port 0, a per-test database, real RabbitMQ.
+//! Needs `TEST_DATABASE_URL` (`source .local/env` after `scripts/services.sh up`) and RabbitMQ on 5672.
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests and their helpers fail loudly")]
+
+mod docs;
+mod errors;
+mod headers;
+mod health;
+mod helpers;
+mod legacy;
+mod metrics;
+mod shutdown;
+mod tcp_proxy;

@@ -1,0 +1,94 @@
+//! The worker's subcommands, run as a real process against a per-test database.
+
+#![expect(clippy::expect_used, reason = "test helpers fail loudly")]
+
+use std::process::{Command, Output};
+
+use meta_chat_database::testkit::{TestDb, seed};
+
+fn worker(db_owner_url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_meta-chat-worker"))
+        .args(args)
+        .env("METACHAT_ENVIRONMENT", "test")
+        .env("METACHAT_DATABASE__ADMIN_URL", db_owner_url)
+        .env("METACHAT_DATABASE__CONNECT_TIMEOUT_MS", "2000")
+        .env("METACHAT_TELEMETRY__LOG_FILTER", "warn")
+        .env_remove("METACHAT_CONFIG_FILE")
+        .output()
+        .expect("run meta-chat-worker")
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().expect("exit code")
+}
+
+fn report(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not a JSON report ({e}): {}", String::from_utf8_lossy(&output.stdout)))
+}
+
+#[tokio::test]
+async fn integrity_check_exit_codes_follow_the_findings() {
+    let db = TestDb::new();
+    let url = db.owner_url();
+    let ensured = worker(&url, &["partitions", "ensure"]);
+    assert_eq!(code(&ensured), 0, "{}", String::from_utf8_lossy(&ensured.stderr));
+
+    let clean = worker(&url, &["integrity-check", "--json"]);
+    assert_eq!(code(&clean), 0, "clean database: {}", String::from_utf8_lossy(&clean.stdout));
+    assert!(report(&clean)["findings"].as_array().is_some());
+
+    // seed a critical defect: an orphan message, possible only once its foreign key is gone
+    let mut conn = seed::connect(&url).await;
+    let seeded = seed::tenant_with_conversation(&mut conn, "acme").await;
+    seed::exec(&mut conn, "ALTER TABLE messages DROP CONSTRAINT messages_tenant_id_conversation_id_fkey").await;
+    seed::inbound_message(
+        &mut conn,
+        &seed::Seeded { conversation: uuid::Uuid::now_v7(), ..seeded },
+        "2026-11-20T00:00:00Z",
+    )
+    .await;
+
+    let broken = worker(&url, &["integrity-check", "--json"]);
+    assert_eq!(code(&broken), 1, "critical findings exit 1: {}", String::from_utf8_lossy(&broken.stdout));
+    let findings = report(&broken)["findings"].as_array().cloned().unwrap_or_default();
+    assert!(
+        findings.iter().any(|f| f["severity"] == "critical" && f["count"].as_i64() >= Some(1)),
+        "a critical finding is reported: {findings:?}"
+    );
+
+    let stored = seed::exec(&mut conn, "SELECT id FROM integrity_reports").await;
+    assert_eq!(stored, 2, "each run stores its report");
+}
+
+#[test]
+fn integrity_check_that_cannot_connect_exits_2() {
+    let output = worker("postgres://metachat_owner@127.0.0.1:9/nowhere", &["integrity-check", "--json"]);
+    assert_eq!(code(&output), 2);
+}
+
+#[test]
+fn invalid_configuration_names_the_key_and_exits_2() {
+    let output = Command::new(env!("CARGO_BIN_EXE_meta-chat-worker"))
+        .args(["migrate", "--status"])
+        .env("METACHAT_DATABASE__MAX_CONNECTIONS", "many")
+        .output()
+        .expect("run meta-chat-worker");
+    assert_eq!(code(&output), 2);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("database.max_connections"), "{stderr}");
+}
+
+#[test]
+fn migrate_reverts_and_reapplies() {
+    let db = TestDb::new();
+    let url = db.owner_url();
+    let reverted = worker(&url, &["migrate", "--revert", "2"]);
+    assert_eq!(code(&reverted), 0, "{}", String::from_utf8_lossy(&reverted.stderr));
+    let status = worker(&url, &["migrate", "--status"]);
+    assert_eq!(code(&status), 0);
+    let applied = worker(&url, &["migrate"]);
+    assert_eq!(code(&applied), 0, "{}", String::from_utf8_lossy(&applied.stderr));
+    let again = worker(&url, &["migrate"]);
+    assert_eq!(code(&again), 0, "nothing pending is fine");
+}
