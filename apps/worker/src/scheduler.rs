@@ -15,11 +15,13 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     let mut integrity_tick = interval(Duration::from_secs(config.scheduler.integrity_interval_secs));
     partitions_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     integrity_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let shutdown = shutdown_signal();
+    let shutdown = shutdown_signal()?;
     tokio::pin!(shutdown);
     tracing::info!("worker started");
     loop {
         tokio::select! {
+            // shutdown first: a pending signal wins over a due job
+            biased;
             () = &mut shutdown => break,
             _ = partitions_tick.tick() => {
                 // a failed run is logged and retried at the next tick; the worker keeps serving
@@ -38,25 +40,16 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
+/// Resolves on SIGTERM or SIGINT. The handlers are installed before this returns, so a signal that arrives
+/// while a job is running is not lost (and does not kill the process mid-job).
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => {},
+            _ = interrupt.recv() => {},
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut stream) => {
-                stream.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
+    })
 }

@@ -92,3 +92,35 @@ fn migrate_reverts_and_reapplies() {
     let again = worker(&url, &["migrate"]);
     assert_eq!(code(&again), 0, "nothing pending is fine");
 }
+
+/// `run` performs partition maintenance and the integrity check at start, then stops cleanly on SIGTERM.
+#[tokio::test]
+async fn run_schedules_maintenance_and_stops_on_sigterm() {
+    let db = TestDb::new();
+    let url = db.owner_url();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_meta-chat-worker"))
+        .arg("run")
+        .env("METACHAT_ENVIRONMENT", "test")
+        .env("METACHAT_DATABASE__ADMIN_URL", &url)
+        .env("METACHAT_TELEMETRY__LOG_FILTER", "warn")
+        .env_remove("METACHAT_CONFIG_FILE")
+        .spawn()
+        .expect("start the worker");
+    let mut conn = seed::connect(&url).await;
+    let mut done = false;
+    for _ in 0..200 {
+        let partitions =
+            seed::exec(&mut conn, "SELECT 1 FROM pg_inherits WHERE inhparent = 'messages'::regclass").await;
+        let reports = seed::exec(&mut conn, "SELECT 1 FROM integrity_reports").await;
+        if partitions >= 3 && reports >= 1 {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let killed = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    assert!(killed.is_ok_and(|s| s.success()), "send SIGTERM");
+    let status = child.wait().expect("wait for the worker");
+    assert!(done, "the scheduler created partitions and stored an integrity report");
+    assert_eq!(status.code(), Some(0), "graceful stop on SIGTERM");
+}

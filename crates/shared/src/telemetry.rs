@@ -19,8 +19,12 @@ pub fn init(environment: Environment, config: &TelemetryConfig) -> Result<(), St
         LogFormat::Auto => environment == Environment::Production,
     };
     // stderr: stdout is reserved for command output such as `integrity-check --json`
-    let builder =
-        tracing_subscriber::fmt().with_env_filter(filter).with_span_events(FmtSpan::NONE).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_span_events(FmtSpan::NONE)
+        .with_writer(std::io::stderr)
+        // colours only on a terminal: log files and collectors get plain text
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let result = if json {
         builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init()
     } else {
