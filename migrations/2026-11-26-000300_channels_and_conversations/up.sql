@@ -56,7 +56,8 @@ CREATE TABLE conversations (
     assignee_id     uuid,
     handoff_reason  text CHECK (length(handoff_reason) <= 500),
     metadata        jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(metadata) = 'object'),
-    last_message_at timestamptz,
+    -- the inbox sort key: set at creation, advanced by every message
+    last_message_at timestamptz NOT NULL DEFAULT now(),
     -- start of the 24-hour customer-service window on WhatsApp
     last_inbound_at timestamptz,
     closed_at       timestamptz,
@@ -68,8 +69,8 @@ CREATE TABLE conversations (
     FOREIGN KEY (tenant_id, assignee_id) REFERENCES tenant_users (tenant_id, id) ON DELETE SET NULL (assignee_id),
     CHECK ((status = 'closed') = (closed_at IS NOT NULL))
 );
-CREATE INDEX conversations_tenant_last_message_idx ON conversations (tenant_id, last_message_at DESC NULLS LAST, id DESC);
-CREATE INDEX conversations_tenant_status_idx ON conversations (tenant_id, status, last_message_at DESC NULLS LAST);
+CREATE INDEX conversations_tenant_last_message_idx ON conversations (tenant_id, last_message_at DESC, id DESC);
+CREATE INDEX conversations_tenant_status_idx ON conversations (tenant_id, status, last_message_at DESC, id DESC);
 CREATE INDEX conversations_tenant_assignee_idx ON conversations (tenant_id, assignee_id) WHERE assignee_id IS NOT NULL;
 CREATE INDEX conversations_tenant_contact_idx ON conversations (tenant_id, contact_id);
 -- at most one open conversation per contact

@@ -104,6 +104,28 @@ pub enum ApiError {
     /// The input is well-formed but not acceptable.
     #[error("request failed validation")]
     Validation(Vec<FieldError>),
+    /// No credentials were sent (no `Authorization: Bearer` header).
+    #[error("authentication required")]
+    Unauthenticated,
+    /// A login with an unknown email or a wrong password: one answer for both, so neither can be told apart.
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    /// A bearer, refresh or emailed token is malformed, expired, revoked, unknown or of the wrong kind.
+    #[error("invalid or expired token")]
+    InvalidToken,
+    /// Authenticated, but not allowed: the reason is safe to show (role, unverified email, suspended tenant,
+    /// disabled account).
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// Sign-up with an email address that is already registered.
+    #[error("email address already registered")]
+    EmailExists,
+    /// Too many attempts; the client may retry after this many seconds (`Retry-After`).
+    #[error("rate limited for {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds until a retry can succeed.
+        retry_after_secs: u64,
+    },
     /// No such route or resource (another tenant's ids included).
     #[error("not found")]
     NotFound,
@@ -137,6 +159,11 @@ impl ApiError {
             Self::InvalidJson(_) => ErrorCode::InvalidJson,
             Self::InvalidQuery(_) => ErrorCode::InvalidQuery,
             Self::Validation(_) => ErrorCode::ValidationError,
+            Self::Unauthenticated | Self::InvalidCredentials => ErrorCode::Unauthorized,
+            Self::InvalidToken => ErrorCode::InvalidToken,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::EmailExists => ErrorCode::EmailExists,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::NotFound => ErrorCode::NotFound,
             Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
             Self::UnsupportedMediaType { .. } => ErrorCode::UnsupportedMediaType,
@@ -152,9 +179,18 @@ impl ApiError {
             Self::InvalidQuery(reason) => format!("The query string is not valid: {reason}."),
             Self::PayloadTooLarge { limit } => format!("The request body is larger than {limit} bytes."),
             Self::UnsupportedMediaType { expected } => format!("The request content type must be {expected}."),
-            Self::Validation(_) | Self::NotFound | Self::ServiceUnavailable { .. } | Self::Internal(_) => {
-                self.code().default_message().to_owned()
+            Self::InvalidCredentials => "The email address or password is not correct.".to_owned(),
+            Self::InvalidToken => "The token is not valid or has expired.".to_owned(),
+            Self::Forbidden(reason) => (*reason).to_owned(),
+            Self::EmailExists => "An account with this email address already exists.".to_owned(),
+            Self::RateLimited { retry_after_secs } => {
+                format!("Too many attempts; retry in {retry_after_secs} seconds.")
             }
+            Self::Validation(_)
+            | Self::Unauthenticated
+            | Self::NotFound
+            | Self::ServiceUnavailable { .. }
+            | Self::Internal(_) => self.code().default_message().to_owned(),
         }
     }
 
@@ -164,15 +200,56 @@ impl ApiError {
             Self::PayloadTooLarge { limit } => json!({ "limitBytes": limit }),
             Self::UnsupportedMediaType { expected } => json!({ "expected": expected }),
             Self::ServiceUnavailable { details } => details.clone(),
-            Self::InvalidJson(_) | Self::InvalidQuery(_) | Self::NotFound | Self::Internal(_) => no_details(),
+            Self::EmailExists => json!({ "field": "email" }),
+            Self::RateLimited { retry_after_secs } => json!({ "retryAfterSeconds": retry_after_secs }),
+            Self::InvalidJson(_)
+            | Self::InvalidQuery(_)
+            | Self::Unauthenticated
+            | Self::InvalidCredentials
+            | Self::InvalidToken
+            | Self::Forbidden(_)
+            | Self::NotFound
+            | Self::Internal(_) => no_details(),
         }
     }
+}
+
+impl From<garde::Report> for ApiError {
+    /// `details.fields` names each invalid field by its JSON (camelCase) name: garde reports Rust field names.
+    fn from(report: garde::Report) -> Self {
+        Self::Validation(
+            report
+                .iter()
+                .map(|(path, error)| FieldError::new(camel_case(&path.to_string()), error.message()))
+                .collect(),
+        )
+    }
+}
+
+/// `company_name` → `companyName`, segment by segment (`items[0].unit_price` → `items[0].unitPrice`).
+fn camel_case(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut chars = path.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, chars.peek()) {
+            ('_', Some(next)) if next.is_ascii_lowercase() && !out.is_empty() && !out.ends_with('.') => {
+                out.push(next.to_ascii_uppercase());
+                chars.next();
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::InvalidJson(_) | Self::InvalidQuery(_) | Self::Validation(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthenticated | Self::InvalidCredentials | Self::InvalidToken => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::EmailExists => StatusCode::CONFLICT,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -192,13 +269,38 @@ impl ResponseError for ApiError {
             tracing::debug!(error.code = %self.code(), error = %self, "request rejected");
         }
         let request_id = request_id::current().unwrap_or_default();
-        envelope_response(HttpResponse::build(status), self.code(), self.public_message(), self.details(), &request_id)
+        let mut builder = HttpResponse::build(status);
+        match self {
+            // RFC 6750: a bearer-protected resource names its scheme when it refuses a request
+            Self::Unauthenticated => {
+                builder.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+            }
+            Self::InvalidToken => {
+                builder.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(r#"Bearer error="invalid_token""#),
+                ));
+            }
+            Self::RateLimited { retry_after_secs } => {
+                builder.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            _ => {}
+        }
+        envelope_response(builder, self.code(), self.public_message(), self.details(), &request_id)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn validation_paths_use_json_names() {
+        assert_eq!(camel_case("company_name"), "companyName");
+        assert_eq!(camel_case("email"), "email");
+        assert_eq!(camel_case("items[0].unit_price"), "items[0].unitPrice");
+        assert_eq!(camel_case("_private"), "_private");
+    }
 
     #[test]
     fn internal_errors_do_not_leak_their_cause() {

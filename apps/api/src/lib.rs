@@ -6,7 +6,9 @@
 //! Entry points: [`startup::Application`] (build, bind, run), [`error::ApiError`] (the error envelope),
 //! [`openapi::ApiDoc`]. Conventions: `/work/shared/API.md`; middleware order: [`middleware`].
 
+pub mod accounts;
 pub mod error;
+pub mod extract;
 pub mod middleware;
 pub mod openapi;
 pub mod payload;

@@ -5,6 +5,9 @@
 //! the latter puts the method guard on the resource itself, so a wrong method answers 404 instead of
 //! 405 with `Allow`.
 
+pub mod auth;
+pub mod contacts;
+pub mod conversations;
 pub mod docs;
 pub mod health;
 
@@ -24,6 +27,9 @@ pub fn configure_root(cfg: &mut web::ServiceConfig) {
 pub fn configure_v1(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
     docs::configure(cfg);
+    auth::configure(cfg);
+    conversations::configure(cfg);
+    contacts::configure(cfg);
 }
 
 /// The default service: no route matches the path.

@@ -13,7 +13,9 @@ use actix_web::http::header::HeaderValue;
 use actix_web::middleware::from_fn;
 use actix_web::{App, Error, HttpServer, web};
 use meta_chat_database::DbError;
+use meta_chat_shared::auth::{JwtKeys, TokenError, password};
 use meta_chat_shared::config::Config;
+use meta_chat_shared::mail::{self, MailError, Mailer};
 
 use crate::middleware::{cors, error_envelope, http_metrics, legacy_alias, request_id, security_headers};
 use crate::routes::{self, API_V1};
@@ -45,6 +47,12 @@ pub enum StartupError {
     /// The `http.legacy_sunset` value cannot be sent as a header.
     #[error("http.legacy_sunset is not a valid header value")]
     Sunset,
+    /// The JWT keys (`auth.jwt_keys`) are not usable.
+    #[error("auth.jwt_keys: {0}")]
+    Jwt(#[from] TokenError),
+    /// The mailer (`mail.*`) could not be set up.
+    #[error("mail: {0}")]
+    Mail(#[from] MailError),
 }
 
 /// A built, bound, not yet running application.
@@ -103,9 +111,26 @@ impl Application {
     where
         F: Fn(&mut web::ServiceConfig) + Send + Sync + 'static,
     {
+        let mailer = mail::from_config(&config.mail)?;
+        Self::build_with_mailer(config, mailer, extra_v1_routes)
+    }
+
+    /// Like [`Application::build_with`], sending email through `mailer` instead of the one `mail.*`
+    /// configures. Tests pass a [`mail::CapturingMailer`] and read verification and reset links from it.
+    pub fn build_with_mailer<F>(
+        config: Config,
+        mailer: Arc<dyn Mailer>,
+        extra_v1_routes: F,
+    ) -> Result<Self, StartupError>
+    where
+        F: Fn(&mut web::ServiceConfig) + Send + Sync + 'static,
+    {
         let config = Arc::new(config);
         let db = meta_chat_database::pool::build(&config.database, APPLICATION_NAME)?;
-        let state = web::Data::new(AppState { config: Arc::clone(&config), db });
+        let jwt = Arc::new(JwtKeys::from_config(&config.auth)?);
+        // the first login with an unknown email must not stand out by paying for the dummy hash
+        std::thread::spawn(password::warm_up);
+        let state = web::Data::new(AppState { config: Arc::clone(&config), db, jwt, mailer });
         let extra: ExtraRoutes = Arc::new(extra_v1_routes);
         let sunset = HeaderValue::from_str(&config.http.legacy_sunset).map_err(|_| StartupError::Sunset)?;
 

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use meta_chat_database::DbPool;
+use meta_chat_shared::auth::JwtKeys;
 use meta_chat_shared::config::Config;
+use meta_chat_shared::mail::Mailer;
 
 /// Shared application state (`web::Data<AppState>`).
 #[derive(Clone)]
@@ -12,4 +14,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// PostgreSQL pool of the runtime role; connects lazily, so the API starts while the database is down.
     pub db: DbPool,
+    /// Signs and verifies access tokens (`auth.jwt_*`).
+    pub jwt: Arc<JwtKeys>,
+    /// Outgoing email (`mail.transport`; tests substitute a capturing mailer).
+    pub mailer: Arc<dyn Mailer>,
 }

@@ -171,7 +171,7 @@ diesel::table! {
         assignee_id -> Nullable<Uuid>,
         handoff_reason -> Nullable<Text>,
         metadata -> Jsonb,
-        last_message_at -> Nullable<Timestamptz>,
+        last_message_at -> Timestamptz,
         last_inbound_at -> Nullable<Timestamptz>,
         closed_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,

@@ -19,6 +19,8 @@ pub const DEFAULT_CONFIG_FILE: &str = "metachat.toml";
 
 /// Development-only key, valid in `local` and `test` environments; production refuses to start with it.
 pub(crate) const DEV_SECRET_KEY: &str = "bWV0YS1jaGF0LWRldi1vbmx5LWtleS0zMi1ieXRlcyE=";
+/// Development-only JWT signing key, valid in `local` and `test` environments; production refuses it.
+pub(crate) const DEV_JWT_KEY: &str = "bWV0YS1jaGF0LWRldi1vbmx5LWp3dC1zaWduaW5nLWtleS0zMmIh";
 
 /// A configuration error that names the key at fault.
 #[derive(Debug, thiserror::Error)]
@@ -107,6 +109,10 @@ pub struct Config {
     pub health: HealthConfig,
     /// The worker's scheduled jobs.
     pub scheduler: SchedulerConfig,
+    /// Sign-in: token keys, lifetimes and login back-off.
+    pub auth: AuthConfig,
+    /// Outgoing email.
+    pub mail: MailConfig,
 }
 
 /// The public HTTP server.
@@ -229,6 +235,62 @@ pub struct SchedulerConfig {
     pub integrity_interval_secs: u64,
 }
 
+/// Sign-in: JWT keys, token lifetimes and the per-account login back-off.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// `iss` of every token the platform issues, and the only issuer it accepts.
+    pub issuer: String,
+    /// Id of the key new access tokens are signed with (the `kid` header).
+    pub jwt_current_key_id: String,
+    /// Every known HS256 key by id: base64 of at least 32 random bytes. Keep a retired key listed for one
+    /// access-token lifetime after rotating, so tokens it signed stay valid until they expire.
+    pub jwt_keys: BTreeMap<String, Secret>,
+    /// Lifetime of an access token (JWT), in seconds.
+    pub access_token_ttl_secs: u64,
+    /// Lifetime of a refresh session, in seconds.
+    pub refresh_token_ttl_secs: u64,
+    /// Lifetime of an email verification token, in seconds.
+    pub verification_token_ttl_secs: u64,
+    /// Lifetime of a password reset token, in seconds.
+    pub reset_token_ttl_secs: u64,
+    /// Consecutive failed logins that lock the account.
+    pub login_lockout_threshold: u32,
+    /// The first lock, in seconds; each further failure doubles it.
+    pub login_lockout_base_secs: u64,
+    /// Upper bound of one lock, in seconds.
+    pub login_lockout_max_secs: u64,
+}
+
+/// How outgoing email is delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransport {
+    /// An SMTP relay (`mail.smtp_url`).
+    Smtp,
+    /// One JSON file per message in `mail.file_dir` (development).
+    File,
+}
+
+/// Outgoing email.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailConfig {
+    /// How messages are delivered.
+    pub transport: MailTransport,
+    /// SMTP relay: `smtps://user:password@host:465` (implicit TLS), `smtp://user:password@host:587?tls=required`
+    /// (STARTTLS) or `smtp://host:25` (plain, local relays only).
+    pub smtp_url: Secret,
+    /// Time allowed to one SMTP delivery, in seconds.
+    pub smtp_timeout_secs: u64,
+    /// The `From` mailbox, e.g. `Meta Chat <no-reply@example.com>`.
+    pub from: String,
+    /// Directory the `file` transport writes to.
+    pub file_dir: String,
+    /// Base URL of the links in emails (the web app); the token follows as a query parameter.
+    pub link_base_url: String,
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -261,6 +323,26 @@ impl Default for Config {
             partitions: PartitionsConfig { months_ahead: 3, api_logs_retention_months: 6 },
             health: HealthConfig { check_timeout_ms: 2_000 },
             scheduler: SchedulerConfig { partitions_interval_secs: 86_400, integrity_interval_secs: 86_400 },
+            auth: AuthConfig {
+                issuer: "meta-chat".into(),
+                jwt_current_key_id: "dev".into(),
+                jwt_keys: BTreeMap::from([("dev".to_owned(), Secret::new(DEV_JWT_KEY))]),
+                access_token_ttl_secs: 15 * 60,
+                refresh_token_ttl_secs: 30 * 86_400,
+                verification_token_ttl_secs: 48 * 3_600,
+                reset_token_ttl_secs: 3_600,
+                login_lockout_threshold: 5,
+                login_lockout_base_secs: 30,
+                login_lockout_max_secs: 15 * 60,
+            },
+            mail: MailConfig {
+                transport: MailTransport::File,
+                smtp_url: Secret::new("smtp://127.0.0.1:25"),
+                smtp_timeout_secs: 10,
+                from: "Meta Chat <no-reply@localhost>".into(),
+                file_dir: ".local/mail".into(),
+                link_base_url: "http://127.0.0.1:3007".into(),
+            },
         }
     }
 }

@@ -188,6 +188,41 @@ domain_enum!(
     }
 );
 
+domain_enum!(
+    /// Whether a tenant may use the platform.
+    TenantStatus, "tenant status" {
+        /// In service.
+        Active => "active",
+        /// Suspended by a platform admin: its users and keys get 403 everywhere.
+        Suspended => "suspended",
+    }
+);
+
+domain_enum!(
+    /// The state of a tenant user's account.
+    UserStatus, "user status" {
+        /// Invited by email, no password set yet: cannot log in.
+        Invited => "invited",
+        /// Can log in (once the email address is verified).
+        Active => "active",
+        /// Disabled by the tenant: cannot log in, existing tokens get 403.
+        Disabled => "disabled",
+    }
+);
+
+impl ConversationStatus {
+    /// Whether a conversation may move from `self` to `next`: `active` ⇄ `assigned_human`, either → `closed`,
+    /// and `closed` → `active` (reopen). Staying in the same state is not a transition.
+    pub const fn can_become(self, next: Self) -> bool {
+        matches!(
+            (self, next),
+            (Self::Active, Self::AssignedHuman | Self::Closed)
+                | (Self::AssignedHuman, Self::Active | Self::Closed)
+                | (Self::Closed, Self::Active)
+        )
+    }
+}
+
 impl UserRole {
     /// Whether this role has at least the privileges of `required`.
     pub const fn at_least(self, required: Self) -> bool {
@@ -218,6 +253,8 @@ mod tests {
         check(DeliveryStatus::ALL);
         check(DocumentStatus::ALL);
         check(UserRole::ALL);
+        check(TenantStatus::ALL);
+        check(UserStatus::ALL);
     }
 
     #[test]
@@ -228,6 +265,23 @@ mod tests {
         let err = "human".parse::<ConversationStatus>().unwrap_err();
         assert!(err.to_string().contains("active, assigned_human, closed"), "{err}");
         assert!(serde_json::from_str::<MessageType>("\"TEXT\"").is_err());
+    }
+
+    #[test]
+    fn conversation_state_machine() {
+        use ConversationStatus::{Active, AssignedHuman, Closed};
+        let allowed = [
+            (Active, AssignedHuman),
+            (AssignedHuman, Active),
+            (Active, Closed),
+            (AssignedHuman, Closed),
+            (Closed, Active),
+        ];
+        for from in ConversationStatus::ALL {
+            for to in ConversationStatus::ALL {
+                assert_eq!(from.can_become(*to), allowed.contains(&(*from, *to)), "{from} -> {to}");
+            }
+        }
     }
 
     #[test]

@@ -1,9 +1,13 @@
 //! Spawning the application for a test, and assertions shared by the test modules.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use actix_web::{HttpResponse, web};
 use meta_chat_api::{ApiError, Application, StopHandle};
 use meta_chat_database::testkit::TestDb;
 use meta_chat_shared::config::{Config, Secret};
+use meta_chat_shared::mail::{CapturingMailer, Email};
 use meta_chat_shared::telemetry;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -14,8 +18,9 @@ pub struct TestApp {
     pub metrics_url: String,
     pub http: reqwest::Client,
     pub config: Config,
+    /// Every email the application sent.
+    pub mailer: CapturingMailer,
     stop: StopHandle,
-    #[expect(dead_code, reason = "kept alive until the application is dropped; no test reads it yet")]
     pub db: TestDb,
 }
 
@@ -42,6 +47,20 @@ impl TestApp {
     pub fn stop_handle(&self) -> StopHandle {
         self.stop.clone()
     }
+
+    /// The newest email to `to` whose subject contains `subject`, waiting up to 5 s for it (mail is sent in
+    /// the background).
+    pub async fn email_to(&self, to: &str, subject: &str) -> Email {
+        for _ in 0..250 {
+            if let Some(email) =
+                self.mailer.sent().into_iter().rev().find(|e| e.to == to && e.subject.contains(subject))
+            {
+                return email;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("no email to {to} with subject containing {subject:?}");
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -67,7 +86,9 @@ pub fn build_app_with(customize: impl FnOnce(&mut Config, &TestDb)) -> (Applicat
         config.amqp.url = Secret::new(url);
     }
     customize(&mut config, &db);
-    let app = Application::build_with(config.clone(), test_routes).expect("build the application");
+    let mailer = CapturingMailer::new();
+    let app = Application::build_with_mailer(config.clone(), Arc::new(mailer.clone()), test_routes)
+        .expect("build the application");
     let test_app = TestApp {
         base_url: format!("http://127.0.0.1:{}", app.port()),
         metrics_url: format!("http://127.0.0.1:{}", app.metrics_port().expect("metrics are enabled in tests")),
@@ -78,6 +99,7 @@ pub fn build_app_with(customize: impl FnOnce(&mut Config, &TestDb)) -> (Applicat
             .build()
             .unwrap(),
         config,
+        mailer,
         stop: app.stop_handle(),
         db,
     };

@@ -2,11 +2,13 @@
 //! Needs `TEST_DATABASE_URL` (`source .local/env` after `scripts/services.sh up`) and RabbitMQ on 5672.
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests and their helpers fail loudly")]
 
+mod auth;
 mod docs;
 mod errors;
 mod headers;
 mod health;
 mod helpers;
+mod inbox;
 mod legacy;
 mod metrics;
 mod shutdown;

@@ -82,3 +82,15 @@ pub async fn connect(url: &str) -> AsyncPgConnection {
 pub async fn exec(conn: &mut AsyncPgConnection, sql: &str) -> usize {
     diesel::sql_query(sql).execute(conn).await.unwrap_or_else(|e| panic!("`{sql}`: {e}"))
 }
+
+/// The `value` column of every row `sql` returns, as text: a query like
+/// `SELECT token_hash::text AS value FROM email_tokens`. For assertions on stored data.
+pub async fn texts(conn: &mut AsyncPgConnection, sql: &str) -> Vec<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        value: String,
+    }
+    let rows: Vec<Row> = diesel::sql_query(sql).load(conn).await.unwrap_or_else(|e| panic!("`{sql}`: {e}"));
+    rows.into_iter().map(|row| row.value).collect()
+}

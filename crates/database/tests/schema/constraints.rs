@@ -2,7 +2,10 @@
 
 use meta_chat_database::DbError;
 use meta_chat_database::testkit::{TestDb, seed};
-use meta_chat_shared::{ConversationStatus, DeliveryStatus, DocumentStatus, MessageDirection, MessageType};
+use meta_chat_shared::{
+    ConversationStatus, DeliveryStatus, DocumentStatus, MessageDirection, MessageType, TenantStatus, UserRole,
+    UserStatus,
+};
 
 use crate::support::{connect, count, try_exec};
 
@@ -119,12 +122,15 @@ async fn tokens_keys_and_conversations_keep_their_invariants() {
 async fn check_constraints_match_the_domain_enums() {
     let db = TestDb::new();
     let mut conn = connect(&db.owner_url()).await;
-    let cases: [(&str, &str, Vec<&str>); 5] = [
+    let cases: [(&str, &str, Vec<&str>); 8] = [
         ("conversations", "status", ConversationStatus::ALL.iter().map(|v| v.as_str()).collect()),
         ("messages", "direction", MessageDirection::ALL.iter().map(|v| v.as_str()).collect()),
         ("messages", "type", MessageType::ALL.iter().map(|v| v.as_str()).collect()),
         ("messages", "status", DeliveryStatus::ALL.iter().map(|v| v.as_str()).collect()),
         ("documents", "status", DocumentStatus::ALL.iter().map(|v| v.as_str()).collect()),
+        ("tenants", "status", TenantStatus::ALL.iter().map(|v| v.as_str()).collect()),
+        ("tenant_users", "status", UserStatus::ALL.iter().map(|v| v.as_str()).collect()),
+        ("tenant_users", "role", UserRole::ALL.iter().map(|v| v.as_str()).collect()),
     ];
     for (table, column, values) in cases {
         let def_count = |value: &str| {

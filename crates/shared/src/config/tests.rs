@@ -10,6 +10,16 @@ fn load_in(jail: &Jail, file: Option<&str>) -> Result<Config, ConfigError> {
 }
 
 #[test]
+fn smtp_urls_with_credentials_and_tls_are_accepted() {
+    let mut config = Config::default();
+    config.mail.transport = MailTransport::Smtp;
+    for url in ["smtps://user:pass@smtp.example.com:465", "smtp://user:pass@smtp.example.com:587?tls=required"] {
+        config.mail.smtp_url = Secret::new(url);
+        config.validate().unwrap();
+    }
+}
+
+#[test]
 fn defaults_are_valid() {
     Config::default().validate().unwrap();
     Config::for_tests().validate().unwrap();
@@ -79,6 +89,34 @@ fn invalid_values_name_the_key() {
         ("secrets.keys.dev", Box::new(|c| c.environment = Environment::Production)),
         ("http.cors_allowed_origins[0]", Box::new(|c| c.http.cors_allowed_origins = vec!["https://a.com/x".into()])),
         ("partitions.months_ahead", Box::new(|c| c.partitions.months_ahead = 0)),
+        ("auth.jwt_current_key_id", Box::new(|c| c.auth.jwt_current_key_id = "nope".into())),
+        (
+            "auth.jwt_keys.dev",
+            Box::new(|c| {
+                c.auth.jwt_keys.insert("dev".into(), Secret::new("c2hvcnQ="));
+            }),
+        ),
+        (
+            "auth.jwt_keys.dev",
+            Box::new(|c| {
+                // a real secrets key, so that the development JWT key is the first thing production refuses
+                c.secrets.keys.insert("dev".into(), Secret::new("cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZy4uLi4="));
+                c.environment = Environment::Production;
+            }),
+        ),
+        ("auth.issuer", Box::new(|c| c.auth.issuer = " ".into())),
+        ("auth.access_token_ttl_secs", Box::new(|c| c.auth.access_token_ttl_secs = 5)),
+        ("auth.refresh_token_ttl_secs", Box::new(|c| c.auth.refresh_token_ttl_secs = 60)),
+        ("auth.login_lockout_max_secs", Box::new(|c| c.auth.login_lockout_max_secs = 1)),
+        ("mail.from", Box::new(|c| c.mail.from = "not a mailbox".into())),
+        ("mail.link_base_url", Box::new(|c| c.mail.link_base_url = "app.example.com".into())),
+        (
+            "mail.smtp_url",
+            Box::new(|c| {
+                c.mail.transport = MailTransport::Smtp;
+                c.mail.smtp_url = Secret::new("http://relay");
+            }),
+        ),
         ("http.legacy_sunset", Box::new(|c| c.http.legacy_sunset = "tomorrow".into())),
     ];
     for (key, mutate) in cases {
@@ -107,5 +145,6 @@ fn secrets_are_redacted_in_debug_output() {
     let config = Config::default();
     let debug = format!("{config:?}");
     assert!(!debug.contains(DEV_SECRET_KEY));
+    assert!(!debug.contains(DEV_JWT_KEY));
     assert!(!debug.contains("metachat_app@"));
 }

@@ -3,7 +3,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use super::{Config, ConfigError, DEV_SECRET_KEY, Environment};
+use super::{Config, ConfigError, DEV_JWT_KEY, DEV_SECRET_KEY, Environment, MailTransport};
 
 fn require(ok: bool, key: &str, message: &str) -> Result<(), ConfigError> {
     if ok { Ok(()) } else { Err(ConfigError::invalid(key, message)) }
@@ -13,12 +13,18 @@ fn has_scheme(url: &str, schemes: &[&str]) -> bool {
     schemes.iter().any(|s| url.strip_prefix(s).is_some_and(|rest| rest.starts_with("://") && rest.len() > 3))
 }
 
+fn valid_key_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 impl Config {
     /// Checks every value that types alone cannot; the error names the first bad key.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.validate_http()?;
         self.validate_connections()?;
         self.validate_secrets()?;
+        self.validate_auth()?;
+        self.validate_mail()?;
         self.validate_jobs()
     }
 
@@ -89,6 +95,82 @@ impl Config {
         require(self.scheduler.integrity_interval_secs >= 1, "scheduler.integrity_interval_secs", "must be at least 1")
     }
 
+    fn validate_auth(&self) -> Result<(), ConfigError> {
+        let auth = &self.auth;
+        require(!auth.issuer.trim().is_empty(), "auth.issuer", "must not be empty")?;
+        require(!auth.jwt_keys.is_empty(), "auth.jwt_keys", "at least one key is required")?;
+        require(
+            auth.jwt_keys.contains_key(&auth.jwt_current_key_id),
+            "auth.jwt_current_key_id",
+            "must name one of auth.jwt_keys",
+        )?;
+        for (id, key) in &auth.jwt_keys {
+            let name = format!("auth.jwt_keys.{id}");
+            require(valid_key_id(id), &name, "key ids are 1-32 characters of letters, digits, '-' and '_'")?;
+            let decoded = STANDARD.decode(key.expose().trim());
+            require(
+                decoded.is_ok_and(|k| k.len() >= 32),
+                &name,
+                "must be base64 of at least 32 bytes (e.g. `openssl rand -base64 32`)",
+            )?;
+            require(
+                self.environment != Environment::Production || key.expose() != DEV_JWT_KEY,
+                &name,
+                "the built-in development key is not allowed in production",
+            )?;
+        }
+        require(
+            (60..=86_400).contains(&auth.access_token_ttl_secs),
+            "auth.access_token_ttl_secs",
+            "must be 60 to 86400",
+        )?;
+        require(
+            (auth.access_token_ttl_secs..=366 * 86_400).contains(&auth.refresh_token_ttl_secs),
+            "auth.refresh_token_ttl_secs",
+            "must be at least auth.access_token_ttl_secs and at most 366 days",
+        )?;
+        require(
+            (300..=30 * 86_400).contains(&auth.verification_token_ttl_secs),
+            "auth.verification_token_ttl_secs",
+            "must be 300 to 2592000",
+        )?;
+        require(
+            (300..=86_400).contains(&auth.reset_token_ttl_secs),
+            "auth.reset_token_ttl_secs",
+            "must be 300 to 86400",
+        )?;
+        require((1..=100).contains(&auth.login_lockout_threshold), "auth.login_lockout_threshold", "must be 1 to 100")?;
+        require(
+            (1..=86_400).contains(&auth.login_lockout_base_secs),
+            "auth.login_lockout_base_secs",
+            "must be 1 to 86400",
+        )?;
+        require(
+            (auth.login_lockout_base_secs..=86_400).contains(&auth.login_lockout_max_secs),
+            "auth.login_lockout_max_secs",
+            "must be at least auth.login_lockout_base_secs and at most 86400",
+        )
+    }
+
+    fn validate_mail(&self) -> Result<(), ConfigError> {
+        let mail = &self.mail;
+        require(
+            mail.from.parse::<lettre::message::Mailbox>().is_ok(),
+            "mail.from",
+            "must be a mailbox such as `Meta Chat <no-reply@example.com>`",
+        )?;
+        require(has_scheme(&mail.link_base_url, &["http", "https"]), "mail.link_base_url", "must be an http(s) URL")?;
+        require((1..=300).contains(&mail.smtp_timeout_secs), "mail.smtp_timeout_secs", "must be 1 to 300")?;
+        match mail.transport {
+            MailTransport::Smtp => require(
+                has_scheme(mail.smtp_url.expose(), &["smtp", "smtps"]),
+                "mail.smtp_url",
+                "must be an smtp:// or smtps:// URL",
+            ),
+            MailTransport::File => require(!mail.file_dir.trim().is_empty(), "mail.file_dir", "must not be empty"),
+        }
+    }
+
     fn validate_secrets(&self) -> Result<(), ConfigError> {
         let secrets = &self.secrets;
         require(!secrets.keys.is_empty(), "secrets.keys", "at least one key is required")?;
@@ -99,13 +181,7 @@ impl Config {
         )?;
         for (id, key) in &secrets.keys {
             let name = format!("secrets.keys.{id}");
-            require(
-                !id.is_empty()
-                    && id.len() <= 32
-                    && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
-                &name,
-                "key ids are 1-32 characters of letters, digits, '-' and '_'",
-            )?;
+            require(valid_key_id(id), &name, "key ids are 1-32 characters of letters, digits, '-' and '_'")?;
             let decoded = STANDARD.decode(key.expose().trim());
             require(
                 decoded.is_ok_and(|k| k.len() == 32),
