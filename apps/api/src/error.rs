@@ -120,6 +120,15 @@ pub enum ApiError {
     /// Sign-up with an email address that is already registered.
     #[error("email address already registered")]
     EmailExists,
+    /// The request conflicts with existing data; `field` names the input at fault (`details.field`), e.g.
+    /// `config.phoneNumberId` of a number another channel already connects.
+    #[error("conflict on {field}")]
+    Conflict {
+        /// JSON path of the conflicting input.
+        field: &'static str,
+        /// What conflicts, safe to show.
+        message: &'static str,
+    },
     /// Too many attempts; the client may retry after this many seconds (`Retry-After`).
     #[error("rate limited for {retry_after_secs} s")]
     RateLimited {
@@ -163,6 +172,7 @@ impl ApiError {
             Self::InvalidToken => ErrorCode::InvalidToken,
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::EmailExists => ErrorCode::EmailExists,
+            Self::Conflict { .. } => ErrorCode::Conflict,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::NotFound => ErrorCode::NotFound,
             Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
@@ -183,6 +193,7 @@ impl ApiError {
             Self::InvalidToken => "The token is not valid or has expired.".to_owned(),
             Self::Forbidden(reason) => (*reason).to_owned(),
             Self::EmailExists => "An account with this email address already exists.".to_owned(),
+            Self::Conflict { message, .. } => (*message).to_owned(),
             Self::RateLimited { retry_after_secs } => {
                 format!("Too many attempts; retry in {retry_after_secs} seconds.")
             }
@@ -201,6 +212,7 @@ impl ApiError {
             Self::UnsupportedMediaType { expected } => json!({ "expected": expected }),
             Self::ServiceUnavailable { details } => details.clone(),
             Self::EmailExists => json!({ "field": "email" }),
+            Self::Conflict { field, .. } => json!({ "field": field }),
             Self::RateLimited { retry_after_secs } => json!({ "retryAfterSeconds": retry_after_secs }),
             Self::InvalidJson(_)
             | Self::InvalidQuery(_)
@@ -248,7 +260,7 @@ impl ResponseError for ApiError {
             Self::InvalidJson(_) | Self::InvalidQuery(_) | Self::Validation(_) => StatusCode::BAD_REQUEST,
             Self::Unauthenticated | Self::InvalidCredentials | Self::InvalidToken => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::EmailExists => StatusCode::CONFLICT,
+            Self::EmailExists | Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,

@@ -13,6 +13,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod payload;
 pub mod prometheus;
+pub mod rate_limit;
 pub mod routes;
 pub mod startup;
 pub mod state;

@@ -16,8 +16,9 @@ use meta_chat_database::DbError;
 use meta_chat_shared::auth::{JwtKeys, TokenError, password};
 use meta_chat_shared::config::Config;
 use meta_chat_shared::mail::{self, MailError, Mailer};
+use meta_chat_shared::secrets::{Keyring, SecretError};
 
-use crate::middleware::{cors, error_envelope, http_metrics, legacy_alias, request_id, security_headers};
+use crate::middleware::{cors, error_envelope, http_metrics, legacy_alias, rate_limit, request_id, security_headers};
 use crate::routes::{self, API_V1};
 use crate::state::AppState;
 use crate::{payload, prometheus};
@@ -53,6 +54,9 @@ pub enum StartupError {
     /// The mailer (`mail.*`) could not be set up.
     #[error("mail: {0}")]
     Mail(#[from] MailError),
+    /// The secret keys (`secrets.*`) are not usable.
+    #[error("secrets: {0}")]
+    Secrets(#[from] SecretError),
 }
 
 /// A built, bound, not yet running application.
@@ -128,9 +132,17 @@ impl Application {
         let config = Arc::new(config);
         let db = meta_chat_database::pool::build(&config.database, APPLICATION_NAME)?;
         let jwt = Arc::new(JwtKeys::from_config(&config.auth)?);
+        let keyring = Arc::new(Keyring::from_config(&config.secrets)?);
         // the first login with an unknown email must not stand out by paying for the dummy hash
         std::thread::spawn(password::warm_up);
-        let state = web::Data::new(AppState { config: Arc::clone(&config), db, jwt, mailer });
+        let state = web::Data::new(AppState {
+            config: Arc::clone(&config),
+            db,
+            jwt,
+            mailer,
+            limits: Arc::new(crate::rate_limit::RateLimits::from_config(&config.rate_limit)),
+            keyring,
+        });
         let extra: ExtraRoutes = Arc::new(extra_v1_routes);
         let sunset = HeaderValue::from_str(&config.http.legacy_sunset).map_err(|_| StartupError::Sunset)?;
 
@@ -233,6 +245,7 @@ fn build_app(
         .configure(routes::configure_root)
         .default_service(web::to(routes::not_found))
         // `wrap` order: the last one registered runs first (outermost)
+        .wrap(from_fn(rate_limit::sign_in_per_ip))
         .wrap(from_fn(error_envelope::error_envelope))
         .wrap(from_fn(move |req, next| security_headers::security_headers(hsts, req, next)))
         .wrap(from_fn(http_metrics::http_metrics))

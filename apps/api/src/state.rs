@@ -6,6 +6,7 @@ use meta_chat_database::DbPool;
 use meta_chat_shared::auth::JwtKeys;
 use meta_chat_shared::config::Config;
 use meta_chat_shared::mail::Mailer;
+use meta_chat_shared::secrets::Keyring;
 
 /// Shared application state (`web::Data<AppState>`).
 #[derive(Clone)]
@@ -18,4 +19,8 @@ pub struct AppState {
     pub jwt: Arc<JwtKeys>,
     /// Outgoing email (`mail.transport`; tests substitute a capturing mailer).
     pub mailer: Arc<dyn Mailer>,
+    /// Rate limiters shared by every worker thread.
+    pub limits: Arc<crate::rate_limit::RateLimits>,
+    /// Seals and opens secrets at rest (`secrets.*`): channel tokens, app secrets, ...
+    pub keyring: Arc<Keyring>,
 }

@@ -73,13 +73,14 @@ pub async fn list(
 
 /// Stores an agent's text reply as a queued outbound message and hands the conversation to humans: it
 /// becomes `assigned_human` (reopened if it was closed), owned by the replying agent unless another agent
-/// owns it already, so the assistant stays silent until it is released. `None` when the conversation does
-/// not exist for this tenant. Runs under the conversation's row lock.
+/// owns it already, so the assistant stays silent until it is released. `agent` is `None` for a reply sent
+/// through an API key: the message has no sender user and the assignee stays as it is. `None` when the
+/// conversation does not exist for this tenant. Runs under the conversation's row lock.
 pub async fn insert_agent_reply(
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
     conversation: ConversationId,
-    agent: UserId,
+    agent: Option<UserId>,
     text: &str,
 ) -> DbResult<Option<(Message, Conversation)>> {
     let Some(current) = conversations::lock(conn, tenant, conversation).await? else { return Ok(None) };
@@ -90,7 +91,7 @@ pub async fn insert_agent_reply(
             messages::conversation_id.eq(conversation.as_uuid()),
             messages::direction.eq("outbound"),
             messages::sender.eq("agent"),
-            messages::sender_user_id.eq(agent.as_uuid()),
+            messages::sender_user_id.eq(agent.map(|agent| agent.as_uuid())),
             messages::type_.eq("text"),
             messages::text.eq(text),
             messages::status.eq("queued"),
@@ -98,14 +99,14 @@ pub async fn insert_agent_reply(
         .returning(Message::as_returning())
         .get_result(conn)
         .await?;
-    let assignee = current.assignee_id.unwrap_or_else(|| agent.as_uuid());
+    let assignee = current.assignee_id.or_else(|| agent.map(|agent| agent.as_uuid()));
     let updated: Conversation = diesel::update(conversations_table::table)
         .filter(
             conversations_table::tenant_id.eq(tenant.as_uuid()).and(conversations_table::id.eq(conversation.as_uuid())),
         )
         .set((
             conversations_table::status.eq(ConversationStatus::AssignedHuman.as_str()),
-            conversations_table::assignee_id.eq(Some(assignee)),
+            conversations_table::assignee_id.eq(assignee),
             conversations_table::closed_at.eq(None::<DateTime<Utc>>),
             conversations_table::last_message_at.eq(message.created_at),
         ))

@@ -107,6 +107,8 @@ pub struct Config {
     pub partitions: PartitionsConfig,
     /// Readiness checks.
     pub health: HealthConfig,
+    /// Request rate limits.
+    pub rate_limit: RateLimitConfig,
     /// The worker's scheduled jobs.
     pub scheduler: SchedulerConfig,
     /// Sign-in: token keys, lifetimes and login back-off.
@@ -217,6 +219,18 @@ pub struct PartitionsConfig {
     pub api_logs_retention_months: u32,
 }
 
+/// Request rate limits (token buckets per process: with several API replicas each enforces its own).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Requests per minute one client IP may make to the sign-in routes (`/auth/*`, `/admin/auth/*`).
+    pub auth_per_ip_per_minute: u32,
+    /// Requests per minute one tenant may make to the authenticated API (users and keys together).
+    pub api_per_tenant_per_minute: u32,
+    /// Requests per minute one API key may make.
+    pub api_per_key_per_minute: u32,
+}
+
 /// Readiness checks.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -322,6 +336,11 @@ impl Default for Config {
             },
             partitions: PartitionsConfig { months_ahead: 3, api_logs_retention_months: 6 },
             health: HealthConfig { check_timeout_ms: 2_000 },
+            rate_limit: RateLimitConfig {
+                auth_per_ip_per_minute: 30,
+                api_per_tenant_per_minute: 1_200,
+                api_per_key_per_minute: 600,
+            },
             scheduler: SchedulerConfig { partitions_interval_secs: 86_400, integrity_interval_secs: 86_400 },
             auth: AuthConfig {
                 issuer: "meta-chat".into(),

@@ -199,6 +199,21 @@ domain_enum!(
 );
 
 domain_enum!(
+    /// A billing plan: what a tenant bought (`tenants.plan_id`) or what a platform admin set in its place
+    /// (`tenants.plan_override`).
+    Plan, "plan" {
+        /// The free tier.
+        Free => "free",
+        /// Starter.
+        Starter => "starter",
+        /// Pro.
+        Pro => "pro",
+        /// Enterprise.
+        Enterprise => "enterprise",
+    }
+);
+
+domain_enum!(
     /// The state of a tenant user's account.
     UserStatus, "user status" {
         /// Invited by email, no password set yet: cannot log in.
@@ -254,6 +269,7 @@ mod tests {
         check(DocumentStatus::ALL);
         check(UserRole::ALL);
         check(TenantStatus::ALL);
+        check(Plan::ALL);
         check(UserStatus::ALL);
     }
 

@@ -21,6 +21,6 @@ pub mod telemetry;
 pub use config::{Config, ConfigError, Secret};
 pub use domain::{
     ChannelType, ConversationStatus, DeliveryStatus, DocumentStatus, MessageDirection, MessageType, ParseEnumError,
-    TenantStatus, UserRole, UserStatus,
+    Plan, TenantStatus, UserRole, UserStatus,
 };
 pub use ids::ParseIdError;

@@ -11,5 +11,6 @@ mod helpers;
 mod inbox;
 mod legacy;
 mod metrics;
+mod rate_limit;
 mod shutdown;
 mod tcp_proxy;

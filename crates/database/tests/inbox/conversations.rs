@@ -115,7 +115,7 @@ async fn another_tenants_conversation_is_not_found_and_unchanged() {
             let change = ConversationChange { status: Some(Closed), ..ConversationChange::default() };
             let changed = conversations::change(conn, tenant, foreign, &change).await?;
             let replied =
-                messages::insert_agent_reply(conn, tenant, foreign, UserId::from_uuid(acme.user), "hi").await?;
+                messages::insert_agent_reply(conn, tenant, foreign, Some(UserId::from_uuid(acme.user)), "hi").await?;
             Ok((found.is_some(), changed.err(), replied.is_some()))
         })
     })
@@ -234,7 +234,7 @@ async fn an_agent_reply_hands_the_conversation_to_humans_and_is_queued() {
                 conn,
                 TenantId::from_uuid(acme.tenant),
                 id,
-                UserId::from_uuid(acme.user),
+                Some(UserId::from_uuid(acme.user)),
                 "On it",
             )
             .await?;

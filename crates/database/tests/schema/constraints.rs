@@ -3,7 +3,7 @@
 use meta_chat_database::DbError;
 use meta_chat_database::testkit::{TestDb, seed};
 use meta_chat_shared::{
-    ConversationStatus, DeliveryStatus, DocumentStatus, MessageDirection, MessageType, TenantStatus, UserRole,
+    ConversationStatus, DeliveryStatus, DocumentStatus, MessageDirection, MessageType, Plan, TenantStatus, UserRole,
     UserStatus,
 };
 
@@ -122,13 +122,15 @@ async fn tokens_keys_and_conversations_keep_their_invariants() {
 async fn check_constraints_match_the_domain_enums() {
     let db = TestDb::new();
     let mut conn = connect(&db.owner_url()).await;
-    let cases: [(&str, &str, Vec<&str>); 8] = [
+    let cases: [(&str, &str, Vec<&str>); 10] = [
         ("conversations", "status", ConversationStatus::ALL.iter().map(|v| v.as_str()).collect()),
         ("messages", "direction", MessageDirection::ALL.iter().map(|v| v.as_str()).collect()),
         ("messages", "type", MessageType::ALL.iter().map(|v| v.as_str()).collect()),
         ("messages", "status", DeliveryStatus::ALL.iter().map(|v| v.as_str()).collect()),
         ("documents", "status", DocumentStatus::ALL.iter().map(|v| v.as_str()).collect()),
         ("tenants", "status", TenantStatus::ALL.iter().map(|v| v.as_str()).collect()),
+        ("tenants", "plan_id", Plan::ALL.iter().map(|v| v.as_str()).collect()),
+        ("tenants", "plan_override", Plan::ALL.iter().map(|v| v.as_str()).collect()),
         ("tenant_users", "status", UserStatus::ALL.iter().map(|v| v.as_str()).collect()),
         ("tenant_users", "role", UserRole::ALL.iter().map(|v| v.as_str()).collect()),
     ];

@@ -83,6 +83,21 @@ impl Config {
             "must be 1 to 120",
         )?;
         require(
+            (1..=100_000).contains(&self.rate_limit.auth_per_ip_per_minute),
+            "rate_limit.auth_per_ip_per_minute",
+            "must be 1 to 100000",
+        )?;
+        require(
+            (1..=1_000_000).contains(&self.rate_limit.api_per_tenant_per_minute),
+            "rate_limit.api_per_tenant_per_minute",
+            "must be 1 to 1000000",
+        )?;
+        require(
+            (1..=1_000_000).contains(&self.rate_limit.api_per_key_per_minute),
+            "rate_limit.api_per_key_per_minute",
+            "must be 1 to 1000000",
+        )?;
+        require(
             (50..=30_000).contains(&self.health.check_timeout_ms),
             "health.check_timeout_ms",
             "must be 50 to 30000",
