@@ -71,20 +71,20 @@ pub struct SignupInput {
     pub company_name: String,
 }
 
-fn internal(err: impl Into<anyhow::Error>) -> ApiError {
+pub(crate) fn internal(err: impl Into<anyhow::Error>) -> ApiError {
     ApiError::Internal(err.into())
 }
 
-async fn connection(state: &AppState) -> Result<PooledConnection, ApiError> {
+pub(crate) async fn connection(state: &AppState) -> Result<PooledConnection, ApiError> {
     state.db.get().await.map_err(|err| internal(DbError::from(err)))
 }
 
 /// Runs CPU-heavy work (argon2) off the async worker.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+pub(crate) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(work).await.map_err(internal)
 }
 
-fn from_now(secs: u64) -> DateTime<Utc> {
+pub(crate) fn from_now(secs: u64) -> DateTime<Utc> {
     Utc::now() + TimeDelta::try_seconds(i64::try_from(secs).unwrap_or(i64::MAX)).unwrap_or(TimeDelta::MAX)
 }
 
@@ -95,7 +95,7 @@ fn secs_until(until: DateTime<Utc>) -> u64 {
 }
 
 /// "48 hours", "60 minutes": how long a link stays valid.
-fn lifetime_text(secs: u64) -> String {
+pub(crate) fn lifetime_text(secs: u64) -> String {
     if secs.is_multiple_of(3_600) && secs >= 7_200 {
         format!("{} hours", secs / 3_600)
     } else {
@@ -104,7 +104,7 @@ fn lifetime_text(secs: u64) -> String {
 }
 
 /// Sends `email` in the background; a failure is logged by kind, never with the address.
-fn send_later(state: &AppState, email: Email, kind: &'static str) {
+pub(crate) fn send_later(state: &AppState, email: Email, kind: &'static str) {
     let mailer = Arc::clone(&state.mailer);
     tokio::spawn(async move {
         if let Err(err) = mailer.send(email).await {
@@ -113,7 +113,7 @@ fn send_later(state: &AppState, email: Email, kind: &'static str) {
     });
 }
 
-fn link(state: &AppState, page: &str, token: &str) -> String {
+pub(crate) fn link(state: &AppState, page: &str, token: &str) -> String {
     format!("{}/{page}?token={token}", state.config.mail.link_base_url.trim_end_matches('/'))
 }
 

@@ -1,5 +1,6 @@
 //! Extractors: [`TenantContext`] (the authenticated tenant user; taking it is what makes a route
-//! authenticated) and [`ClientOrigin`] (where a request came from, for the audit log and sessions).
+//! authenticated), [`PlatformAdmin`] (the `/admin/*` routes) and [`ClientOrigin`] (where a request came from,
+//! for the audit log and sessions).
 
 use std::future::{Ready, ready};
 
@@ -9,11 +10,12 @@ use actix_web::{FromRequest, HttpMessage as _, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 use meta_chat_database::audit::RequestOrigin;
 use meta_chat_shared::UserRole;
-use meta_chat_shared::ids::{TenantId, UserId};
+use meta_chat_shared::ids::{AdminId, TenantId, UserId};
 
-use crate::accounts;
+use crate::caller::Caller;
 use crate::error::ApiError;
 use crate::middleware::request_id::RequestId;
+use crate::platform;
 use crate::state::AppState;
 
 /// The caller and their tenant, from a tenant-user access token checked against the database: the tenant
@@ -21,7 +23,8 @@ use crate::state::AppState;
 ///
 /// Fails closed: no `Authorization: Bearer` header → 401 `UNAUTHORIZED`; a malformed, expired, foreign or
 /// wrong-kind token, or a user that no longer exists → 401 `INVALID_TOKEN`; a suspended tenant or a
-/// disabled user → 403 `FORBIDDEN`.
+/// disabled user → 403 `FORBIDDEN`. Routes that take it are user-only: a valid API key gets 403 `FORBIDDEN`
+/// (routes open to keys take [`crate::caller::Caller`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TenantContext {
     /// The caller's tenant: every query of the request is scoped to it.
@@ -43,14 +46,9 @@ impl FromRequest for TenantContext {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = bearer_token(req).map(str::to_owned);
-        Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("AppState not registered")))?;
-            let token = token.ok_or(ApiError::Unauthenticated)?;
-            accounts::authenticate(&state, &token).await
-        })
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let caller = Caller::from_request(req, payload);
+        Box::pin(async move { caller.await?.into_user() })
     }
 }
 
@@ -59,6 +57,37 @@ pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// A platform administrator, from a `platform_admin` access token (`POST /admin/auth/login`) whose account
+/// still exists and is enabled. Only `/admin/*` routes take it; it is the only thing those routes accept.
+///
+/// Fails closed: no `Authorization: Bearer` header → 401 `UNAUTHORIZED`; a tenant-user, widget or otherwise
+/// invalid token, an API key, or an admin that no longer exists → 401 `INVALID_TOKEN`; a disabled admin →
+/// 403 `FORBIDDEN`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlatformAdmin {
+    /// The admin.
+    pub admin_id: AdminId,
+}
+
+impl FromRequest for PlatformAdmin {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer_token(req).map(str::to_owned);
+        let api_key = req.headers().contains_key(crate::caller::API_KEY_HEADER);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("AppState not registered")))?;
+            match token {
+                Some(token) => platform::authenticate(&state, &token).await,
+                None if api_key => Err(ApiError::InvalidToken),
+                None => Err(ApiError::Unauthenticated),
+            }
+        })
+    }
 }
 
 /// Where the request came from: the peer address (the proxy's, behind one), `User-Agent` and request id.

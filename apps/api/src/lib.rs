@@ -7,16 +7,19 @@
 //! [`openapi::ApiDoc`]. Conventions: `/work/shared/API.md`; middleware order: [`middleware`].
 
 pub mod accounts;
+pub mod caller;
 pub mod error;
 pub mod extract;
 pub mod middleware;
 pub mod openapi;
 pub mod payload;
+pub mod platform;
 pub mod prometheus;
 pub mod rate_limit;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod tenancy;
 
 pub use error::{ApiError, ErrorCode};
 pub use startup::{Application, StartupError, StopHandle};

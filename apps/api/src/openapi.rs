@@ -1,11 +1,11 @@
 //! The OpenAPI document (utoipa). Paths are relative to the `/api/v1` server; add each new handler to
 //! `paths(...)` and its types to `components(...)`.
 
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorCode, ErrorEnvelope, FieldError};
-use crate::routes::{auth, contacts, conversations, health};
+use crate::routes::{admin, api_keys, auth, channels, contacts, conversations, health, team, tenant};
 
 /// The whole API's OpenAPI document.
 #[derive(Debug, OpenApi)]
@@ -39,7 +39,28 @@ use crate::routes::{auth, contacts, conversations, health};
         conversations::handoff_conversation,
         conversations::release_conversation,
         contacts::export_contact,
-        contacts::erase_contact
+        contacts::erase_contact,
+        admin::admin_login,
+        admin::list_tenants,
+        admin::get_tenant,
+        admin::update_tenant,
+        admin::list_audit_log,
+        api_keys::list_api_keys,
+        api_keys::create_api_key,
+        api_keys::rotate_api_key,
+        api_keys::revoke_api_key,
+        channels::list_channels,
+        channels::create_channel,
+        channels::get_channel,
+        channels::update_channel,
+        channels::delete_channel,
+        tenant::get_tenant,
+        tenant::update_tenant,
+        team::list_users,
+        team::invite_user,
+        team::update_user,
+        team::remove_user,
+        team::accept_invitation
     ),
     components(schemas(
         ErrorEnvelope,
@@ -74,19 +95,65 @@ use crate::routes::{auth, contacts, conversations, health};
         conversations::MessageList,
         contacts::ExportedContact,
         contacts::ExportedConversation,
-        contacts::ContactExportResponse
+        contacts::ContactExportResponse,
+        admin::TenantStatusDto,
+        admin::PlanDto,
+        admin::AdminLoginRequest,
+        admin::UpdateTenantRequest,
+        admin::AdminResponse,
+        admin::AdminSessionResponse,
+        admin::TenantCountsResponse,
+        admin::AdminTenantResponse,
+        admin::AdminTenantList,
+        admin::AuditEntryResponse,
+        admin::AuditLogList,
+        api_keys::ApiScopeDto,
+        api_keys::CreateApiKeyRequest,
+        api_keys::ApiKeyResponse,
+        api_keys::IssuedApiKeyResponse,
+        api_keys::ApiKeyList,
+        channels::ChannelTypeDto,
+        channels::WhatsAppConfigDoc,
+        channels::MessengerConfigDoc,
+        channels::WebChatConfigDoc,
+        channels::ChannelConfigDoc,
+        channels::CreateChannelRequest,
+        channels::UpdateChannelRequest,
+        channels::ChannelResponse,
+        channels::ChannelList,
+        tenant::UpdateTenantRequest,
+        tenant::LlmSettingsUpdate,
+        tenant::LlmSettingsResponse,
+        tenant::TenantDetailsResponse,
+        meta_chat_shared::settings::AssistantSettings,
+        meta_chat_shared::settings::Tone,
+        meta_chat_shared::settings::RagSettings,
+        meta_chat_shared::settings::HandoffSettings,
+        meta_chat_shared::settings::LlmProvider,
+        meta_chat_shared::settings::WidgetSettings,
+        team::InviteUserRequest,
+        team::UpdateUserRequest,
+        team::AcceptInvitationRequest,
+        team::TeamMemberResponse,
+        team::TeamMemberList
     )),
     modifiers(&BearerAuth),
     tags(
         (name = "health", description = "Liveness and readiness"),
         (name = "auth", description = "Sign-up, email verification, login, token refresh, password reset"),
         (name = "inbox", description = "The agent inbox: conversations, messages, handoff"),
-        (name = "contacts", description = "End users: GDPR export and erasure")
+        (name = "contacts", description = "End users: GDPR export and erasure"),
+        (name = "admin", description = "Platform administration: tenants, suspension, plan overrides, audit log"),
+        (name = "api-keys", description = "Server-to-server API keys: create (shown once), list, rotate, revoke"),
+        (name = "channels", description = "WhatsApp numbers, Messenger pages and web chat widgets"),
+        (name = "tenant", description = "The organisation and its settings: assistant, RAG, handoff, LLM, widget"),
+        (name = "team", description = "Team members: invitations, roles, removal")
     )
 )]
 pub struct ApiDoc;
 
-/// Declares the `bearerAuth` scheme (an access token from `POST /auth/login`) that protected paths name.
+/// Declares the `bearerAuth` scheme (an access token from `POST /auth/login`, or an API key `mck_…`) that
+/// protected paths name, and `apiKeyAuth` (an API key in `X-API-Key`) that paths open to API keys name too.
 struct BearerAuth;
 
 impl Modify for BearerAuth {
@@ -96,5 +163,7 @@ impl Modify for BearerAuth {
             "bearerAuth",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
         );
+        components
+            .add_security_scheme("apiKeyAuth", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))));
     }
 }

@@ -32,6 +32,16 @@ pub fn payload_config(limit: usize) -> web::PayloadConfig {
     web::PayloadConfig::new(limit)
 }
 
+/// Parses an optional JSON body (routes where the body may be left out): an empty body is `None`;
+/// anything else must be valid for `T`, with the same errors `web::Json` gives. Take the body as
+/// `web::Bytes` (bounded by [`payload_config`]).
+pub fn optional_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<Option<T>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(body).map(Some).map_err(|err| json_error(JsonPayloadError::Deserialize(err), body.len()))
+}
+
 fn json_error(err: JsonPayloadError, limit: usize) -> ApiError {
     match err {
         JsonPayloadError::OverflowKnownLength { limit, .. } | JsonPayloadError::Overflow { limit } => {

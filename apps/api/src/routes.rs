@@ -5,11 +5,16 @@
 //! the latter puts the method guard on the resource itself, so a wrong method answers 404 instead of
 //! 405 with `Allow`.
 
+pub mod admin;
+pub mod api_keys;
 pub mod auth;
+pub mod channels;
 pub mod contacts;
 pub mod conversations;
 pub mod docs;
 pub mod health;
+pub mod team;
+pub mod tenant;
 
 use actix_web::{HttpResponse, web};
 
@@ -30,6 +35,11 @@ pub fn configure_v1(cfg: &mut web::ServiceConfig) {
     auth::configure(cfg);
     conversations::configure(cfg);
     contacts::configure(cfg);
+    api_keys::configure(cfg);
+    channels::configure(cfg);
+    admin::configure(cfg);
+    tenant::configure(cfg);
+    team::configure(cfg);
 }
 
 /// The default service: no route matches the path.

@@ -25,6 +25,8 @@ use crate::{payload, prometheus};
 
 /// `application_name` of the API's database connections.
 const APPLICATION_NAME: &str = "meta-chat-api";
+/// `application_name` of the platform-admin pool (owner role), so its sessions stand out in `pg_stat_activity`.
+const ADMIN_APPLICATION_NAME: &str = "meta-chat-api-admin";
 
 /// Extra routes mounted under `/api/v1` (see [`Application::build_with`]).
 type ExtraRoutes = Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
@@ -131,6 +133,8 @@ impl Application {
     {
         let config = Arc::new(config);
         let db = meta_chat_database::pool::build(&config.database, APPLICATION_NAME)?;
+        // the owner role, for the audited cross-tenant reads and writes of `/admin/*` only (crate::platform)
+        let admin_db = meta_chat_database::pool::build_admin(&config.database, ADMIN_APPLICATION_NAME)?;
         let jwt = Arc::new(JwtKeys::from_config(&config.auth)?);
         let keyring = Arc::new(Keyring::from_config(&config.secrets)?);
         // the first login with an unknown email must not stand out by paying for the dummy hash
@@ -138,6 +142,7 @@ impl Application {
         let state = web::Data::new(AppState {
             config: Arc::clone(&config),
             db,
+            admin_db,
             jwt,
             mailer,
             limits: Arc::new(crate::rate_limit::RateLimits::from_config(&config.rate_limit)),

@@ -15,6 +15,10 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// PostgreSQL pool of the runtime role; connects lazily, so the API starts while the database is down.
     pub db: DbPool,
+    /// PostgreSQL pool of the owner role (`database.admin_url`, `BYPASSRLS`, at most 4 connections): the
+    /// explicit, audited bypass of row-level security for platform admins. Only [`crate::platform`] (the
+    /// `/admin/*` routes) may use it; tenant routes never do.
+    pub admin_db: DbPool,
     /// Signs and verifies access tokens (`auth.jwt_*`).
     pub jwt: Arc<JwtKeys>,
     /// Outgoing email (`mail.transport`; tests substitute a capturing mailer).

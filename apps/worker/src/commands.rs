@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub(crate) mod admins;
 pub(crate) mod integrity;
 pub(crate) mod migrate;
 pub(crate) mod partitions;

@@ -1,6 +1,6 @@
-//! The worker binary: database migrations, partition maintenance, integrity checks, and the long-running
-//! `run` mode that schedules them (queue consumers join it in later issues). No business logic lives here:
-//! every command is a thin call into a domain crate.
+//! The worker binary: database migrations, partition maintenance, integrity checks, platform-admin accounts,
+//! and the long-running `run` mode that schedules them (queue consumers join it in later issues). No business
+//! logic lives here: every command is a thin call into a domain crate.
 //!
 //! May depend on: any workspace crate. Names no web framework.
 
@@ -50,6 +50,35 @@ pub enum Command {
     },
     /// Run the scheduler (partitions and retention daily, integrity daily) until SIGTERM or Ctrl-C.
     Run,
+    /// Create a platform admin. The password (12–128 characters) is read from standard input, never from
+    /// the command line: `printf '%s' "$PW" | meta-chat-worker create-admin --email ops@example.com --name Ops`.
+    /// Prints the new admin's id.
+    CreateAdmin {
+        /// Login email.
+        #[arg(long)]
+        email: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+    },
+    /// Disable a platform admin: no more logins, and tokens already issued stop working.
+    DisableAdmin {
+        /// The admin's login email.
+        #[arg(long)]
+        email: String,
+    },
+    /// Re-enable a disabled platform admin.
+    EnableAdmin {
+        /// The admin's login email.
+        #[arg(long)]
+        email: String,
+    },
+    /// Set a platform admin's password, read from standard input like `create-admin`'s.
+    SetAdminPassword {
+        /// The admin's login email.
+        #[arg(long)]
+        email: String,
+    },
 }
 
 /// Partition actions.
@@ -80,6 +109,10 @@ pub async fn run_cli(cli: Cli) -> ExitCode {
         Command::Partitions { action: PartitionsAction::Ensure } => commands::partitions::ensure(&config).await,
         Command::IntegrityCheck { json, no_store } => commands::integrity::run(&config, json, !no_store).await,
         Command::Run => scheduler::run(config).await.map(|()| ExitCode::SUCCESS),
+        Command::CreateAdmin { email, name } => commands::admins::create(&config, &email, &name).await,
+        Command::DisableAdmin { email } => commands::admins::set_disabled(&config, &email, true).await,
+        Command::EnableAdmin { email } => commands::admins::set_disabled(&config, &email, false).await,
+        Command::SetAdminPassword { email } => commands::admins::set_password(&config, &email).await,
     };
     result.unwrap_or_else(|err| {
         tracing::error!(error = %format!("{err:#}"), "command failed");

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use meta_chat_shared::TenantStatus;
 use meta_chat_shared::ids::TenantId;
+use meta_chat_shared::settings::TenantSettings;
 use uuid::Uuid;
 
 use crate::error::{DbError, DbResult};
@@ -64,6 +65,100 @@ pub async fn find(conn: &mut AsyncPgConnection, tenant: TenantId) -> DbResult<Op
         .filter(tenants::id.eq(tenant.as_uuid()))
         .select(Tenant::as_select())
         .first(conn)
+        .await
+        .optional()?)
+}
+
+/// A tenant with what its owners and admins manage: settings, whether an LLM key is stored, last change.
+#[derive(Clone, Queryable, Selectable)]
+#[diesel(table_name = tenants, check_for_backend(diesel::pg::Pg))]
+pub struct TenantDetails {
+    /// The tenant.
+    #[diesel(embed)]
+    pub tenant: Tenant,
+    /// `tenants.settings` as stored; read it with [`TenantSettings::from_stored`] (see [`Self::settings`]).
+    pub settings: serde_json::Value,
+    /// The tenant's own LLM API key, sealed (`meta_chat_shared::secrets`); never shown.
+    pub llm_api_key_enc: Option<String>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+// Hand-written: the sealed key stays out of logs even though it is encrypted.
+impl std::fmt::Debug for TenantDetails {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TenantDetails")
+            .field("tenant", &self.tenant)
+            .field("has_llm_api_key", &self.llm_api_key_enc.is_some())
+            .field("updated_at", &self.updated_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TenantDetails {
+    /// The typed settings (missing sections read as defaults).
+    pub fn settings(&self) -> TenantSettings {
+        TenantSettings::from_stored(&self.settings)
+    }
+}
+
+/// A change to a tenant: each `Some` field is written, `None` fields are left alone.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = tenants)]
+pub struct TenantChangeset<'a> {
+    /// New name.
+    pub name: Option<&'a str>,
+    /// New settings (the whole document, see [`TenantSettings::to_stored`]).
+    pub settings: Option<&'a serde_json::Value>,
+    /// `Some(Some(envelope))` stores a sealed key, `Some(None)` removes it.
+    pub llm_api_key_enc: Option<Option<String>>,
+}
+
+impl TenantChangeset<'_> {
+    fn is_empty(&self) -> bool {
+        self.name.is_none() && self.settings.is_none() && self.llm_api_key_enc.is_none()
+    }
+}
+
+/// The tenant of the surrounding tenant transaction with its settings; `None` for any other id.
+pub async fn find_details(conn: &mut AsyncPgConnection, tenant: TenantId) -> DbResult<Option<TenantDetails>> {
+    Ok(tenants::table
+        .filter(tenants::id.eq(tenant.as_uuid()))
+        .select(TenantDetails::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Like [`find_details`], locking the row until the transaction ends, so a read-modify-write of the settings
+/// does not lose a concurrent change.
+pub async fn find_details_for_update(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+) -> DbResult<Option<TenantDetails>> {
+    Ok(tenants::table
+        .filter(tenants::id.eq(tenant.as_uuid()))
+        .select(TenantDetails::as_select())
+        .for_no_key_update()
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Applies `change` and returns the tenant as it is now; `None` for any tenant but the transaction's.
+pub async fn update_details(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    change: &TenantChangeset<'_>,
+) -> DbResult<Option<TenantDetails>> {
+    if change.is_empty() {
+        return find_details(conn, tenant).await;
+    }
+    Ok(diesel::update(tenants::table)
+        .filter(tenants::id.eq(tenant.as_uuid()))
+        .set(change)
+        .returning(TenantDetails::as_returning())
+        .get_result(conn)
         .await
         .optional()?)
 }

@@ -11,6 +11,7 @@ use meta_chat_shared::{UserRole, UserStatus};
 use uuid::Uuid;
 
 use crate::error::{DbError, DbResult};
+use crate::keyset::{Keyset, PageRequest};
 use crate::lookup::Routed;
 use crate::schema::tenant_users;
 
@@ -210,4 +211,108 @@ pub async fn set_password(
         .execute(conn)
         .await?;
     Ok(updated > 0)
+}
+
+/// The tenant's users, newest first, `(created_at, id)` keyset pagination.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    page: &PageRequest,
+) -> DbResult<(Vec<TenantUser>, Option<String>)> {
+    let mut query = tenant_users::table
+        .filter(tenant_users::tenant_id.eq(tenant.as_uuid()))
+        .select(TenantUser::as_select())
+        .into_boxed();
+    if let Some(after) = page.after {
+        query = query.filter(
+            tenant_users::created_at
+                .lt(after.at)
+                .or(tenant_users::created_at.eq(after.at).and(tenant_users::id.lt(after.id))),
+        );
+    }
+    let rows = query
+        .order((tenant_users::created_at.desc(), tenant_users::id.desc()))
+        .limit(page.fetch_limit())
+        .load(conn)
+        .await?;
+    Ok(page.finish(rows, |user| Keyset { at: user.created_at, id: user.id }))
+}
+
+/// The tenant's owners, locked (`FOR UPDATE`, in id order) until the transaction ends. Every change that can
+/// take the owner role away takes this lock first, so two such changes run one after the other and the
+/// second sees the first's result: the last owner cannot be demoted or removed by two concurrent requests.
+pub async fn lock_owners(conn: &mut AsyncPgConnection, tenant: TenantId) -> DbResult<Vec<TenantUser>> {
+    Ok(tenant_users::table
+        .filter(tenant_users::tenant_id.eq(tenant.as_uuid()).and(tenant_users::role.eq(UserRole::Owner.as_str())))
+        .select(TenantUser::as_select())
+        .order(tenant_users::id)
+        .for_update()
+        .load(conn)
+        .await?)
+}
+
+/// One user, locked until the transaction ends; `None` for unknown ids and other tenants' users.
+pub async fn find_for_update(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    user: UserId,
+) -> DbResult<Option<TenantUser>> {
+    Ok(tenant_users::table
+        .filter(tenant_users::tenant_id.eq(tenant.as_uuid()).and(tenant_users::id.eq(user.as_uuid())))
+        .select(TenantUser::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Sets the user's role; `None` for unknown ids. Callers keep the last-owner rule ([`crate::team`]).
+pub async fn update_role(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    user: UserId,
+    role: UserRole,
+) -> DbResult<Option<TenantUser>> {
+    Ok(diesel::update(tenant_users::table)
+        .filter(tenant_users::tenant_id.eq(tenant.as_uuid()).and(tenant_users::id.eq(user.as_uuid())))
+        .set(tenant_users::role.eq(role.as_str()))
+        .returning(TenantUser::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?)
+}
+
+/// Turns an invited user into an active one with a password and a confirmed address (they proved it by
+/// opening the invitation). `None` for unknown ids and users who are not `invited`.
+pub async fn activate_invited(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    user: UserId,
+    password_hash: &str,
+) -> DbResult<Option<TenantUser>> {
+    Ok(diesel::update(tenant_users::table)
+        .filter(tenant_users::tenant_id.eq(tenant.as_uuid()).and(tenant_users::id.eq(user.as_uuid())))
+        .filter(tenant_users::status.eq(UserStatus::Invited.as_str()))
+        .set((
+            tenant_users::password_hash.eq(password_hash),
+            tenant_users::status.eq(UserStatus::Active.as_str()),
+            tenant_users::email_verified_at
+                .eq(diesel::dsl::sql::<Nullable<Timestamptz>>("coalesce(email_verified_at, now())")),
+            tenant_users::failed_login_count.eq(0),
+            tenant_users::locked_until.eq(None::<DateTime<Utc>>),
+        ))
+        .returning(TenantUser::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?)
+}
+
+/// Deletes the user (their sessions and email tokens go with them; conversations, messages and keys they
+/// touched keep a `NULL` reference). Returns whether a row was deleted. Callers keep the last-owner rule.
+pub async fn delete(conn: &mut AsyncPgConnection, tenant: TenantId, user: UserId) -> DbResult<bool> {
+    let deleted = diesel::delete(tenant_users::table)
+        .filter(tenant_users::tenant_id.eq(tenant.as_uuid()).and(tenant_users::id.eq(user.as_uuid())))
+        .execute(conn)
+        .await?;
+    Ok(deleted > 0)
 }

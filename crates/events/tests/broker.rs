@@ -2,7 +2,7 @@
 #![expect(clippy::unwrap_used, reason = "test helpers fail loudly")]
 
 use std::net::TcpListener;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use meta_chat_events::EventsError;
 use meta_chat_events::broker::ping;
@@ -24,12 +24,11 @@ async fn pings_the_running_broker() {
 }
 
 #[tokio::test]
-async fn a_closed_port_fails_fast() {
+async fn a_closed_port_is_a_connection_error_not_a_timeout() {
     let url = format!("amqp://guest:guest@127.0.0.1:{}/%2f", closed_port());
-    let started = Instant::now();
-    let err = ping(&url, Duration::from_secs(5)).await.unwrap_err();
+    // a refused connection is reported as such, well before the (long) timeout would turn it into `Timeout`
+    let err = ping(&url, Duration::from_secs(60)).await.unwrap_err();
     assert!(matches!(err, EventsError::Broker(_)), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
 }
 
 #[tokio::test]

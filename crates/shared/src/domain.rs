@@ -243,6 +243,17 @@ impl UserRole {
     pub const fn at_least(self, required: Self) -> bool {
         (self as u8) <= (required as u8)
     }
+
+    /// Whether a user with this role may manage team members holding `role`: invite someone as `role`,
+    /// change a `role` member's role (to a role it may also manage) or remove them. Owners manage everyone
+    /// (owners included); admins manage agents; agents manage nobody.
+    pub const fn can_manage(self, role: Self) -> bool {
+        match self {
+            Self::Owner => true,
+            Self::Admin => matches!(role, Self::Agent),
+            Self::Agent => false,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -305,5 +316,17 @@ mod tests {
         assert!(UserRole::Owner.at_least(UserRole::Admin));
         assert!(UserRole::Admin.at_least(UserRole::Admin));
         assert!(!UserRole::Agent.at_least(UserRole::Admin));
+    }
+
+    #[test]
+    fn owners_manage_everyone_admins_manage_agents() {
+        use UserRole::{Admin, Agent, Owner};
+        for role in UserRole::ALL {
+            assert!(Owner.can_manage(*role));
+            assert!(!Agent.can_manage(*role));
+        }
+        assert!(Admin.can_manage(Agent));
+        assert!(!Admin.can_manage(Admin));
+        assert!(!Admin.can_manage(Owner));
     }
 }

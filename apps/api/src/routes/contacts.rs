@@ -1,22 +1,23 @@
 //! End users and GDPR: `GET /contacts/{id}/export` (everything stored about one contact, as JSON) and
 //! `DELETE /contacts/{id}` (erase them; audited). Owners and admins only: these are data-protection
-//! operations, not inbox work.
+//! operations, not inbox work. An API key needs the `admin` scope (which a user holds from the admin role up).
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use meta_chat_database::audit::{self, Actor, NewAuditEntry};
+use meta_chat_database::audit::{self, NewAuditEntry};
 use meta_chat_database::contacts::{self, Contact};
 use meta_chat_database::tenant::in_tenant_tx;
 use meta_chat_database::{DbError, PooledConnection};
-use meta_chat_shared::UserRole;
+use meta_chat_shared::api_keys::ApiScope;
 use meta_chat_shared::ids::ContactId;
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::caller::Caller;
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{ClientOrigin, TenantContext};
+use crate::extract::ClientOrigin;
 use crate::routes::conversations::MessageResponse;
 use crate::state::AppState;
 
@@ -102,30 +103,30 @@ async fn connection(state: &AppState) -> Result<PooledConnection, ApiError> {
     path = "/contacts/{id}/export",
     tag = "contacts",
     params(("id" = Uuid, Path, description = "Contact id")),
-    security(("bearerAuth" = [])),
+    security(("bearerAuth" = []), ("apiKeyAuth" = [])),
     responses(
         (status = 200, description = "Everything stored about the contact", body = ContactExportResponse),
-        (status = 403, description = "Agents cannot export", body = ErrorEnvelope),
+        (status = 403, description = "Agents and API keys without `admin` cannot export", body = ErrorEnvelope),
         (status = 404, description = "Unknown id (or another tenant's)", body = ErrorEnvelope)
     )
 )]
-#[tracing::instrument(skip_all, fields(tenant.id = %ctx.tenant_id))]
+#[tracing::instrument(skip_all, fields(tenant.id = %caller.tenant_id()))]
 pub async fn export_contact(
-    ctx: TenantContext,
+    caller: Caller,
     origin: ClientOrigin,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    ctx.require(UserRole::Admin)?;
+    caller.require_scope(ApiScope::Admin)?;
     let id = ContactId::from_uuid(path.into_inner());
     let mut conn = connection(&state).await?;
-    let (tenant, user) = (ctx.tenant_id, ctx.user_id);
+    let (tenant, actor) = (caller.tenant_id(), caller.actor());
     let origin = origin.0;
     let export = in_tenant_tx(&mut conn, tenant, move |conn| {
         Box::pin(async move {
             let Some(export) = contacts::export(conn, tenant, id).await? else { return Ok(None) };
             let entry = NewAuditEntry {
-                actor: Actor::User(user),
+                actor,
                 action: "contact.exported",
                 target_type: Some("contact"),
                 target_id: Some(id.to_string()),
@@ -164,24 +165,24 @@ pub async fn export_contact(
     path = "/contacts/{id}",
     tag = "contacts",
     params(("id" = Uuid, Path, description = "Contact id")),
-    security(("bearerAuth" = [])),
+    security(("bearerAuth" = []), ("apiKeyAuth" = [])),
     responses(
         (status = 204, description = "Erased"),
-        (status = 403, description = "Agents cannot erase", body = ErrorEnvelope),
+        (status = 403, description = "Agents and API keys without `admin` cannot erase", body = ErrorEnvelope),
         (status = 404, description = "Unknown id (or another tenant's)", body = ErrorEnvelope)
     )
 )]
-#[tracing::instrument(skip_all, fields(tenant.id = %ctx.tenant_id))]
+#[tracing::instrument(skip_all, fields(tenant.id = %caller.tenant_id()))]
 pub async fn erase_contact(
-    ctx: TenantContext,
+    caller: Caller,
     origin: ClientOrigin,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    ctx.require(UserRole::Admin)?;
+    caller.require_scope(ApiScope::Admin)?;
     let id = ContactId::from_uuid(path.into_inner());
     let mut conn = connection(&state).await?;
-    let (tenant, user) = (ctx.tenant_id, ctx.user_id);
+    let (tenant, actor) = (caller.tenant_id(), caller.actor());
     let origin = origin.0;
     let erased = in_tenant_tx(&mut conn, tenant, move |conn| {
         Box::pin(async move {
@@ -189,7 +190,7 @@ pub async fn erase_contact(
                 return Ok(false);
             }
             let entry = NewAuditEntry {
-                actor: Actor::User(user),
+                actor,
                 action: "contact.erased",
                 target_type: Some("contact"),
                 target_id: Some(id.to_string()),

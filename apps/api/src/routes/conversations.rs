@@ -1,6 +1,7 @@
 //! The agent inbox: `GET /conversations` (filters, cursor pagination), `GET/PATCH /conversations/{id}`,
 //! `GET/POST /conversations/{id}/messages`, `POST /conversations/{id}/handoff` and `/release`. Every role
-//! works the inbox; every query is scoped to the caller's tenant (another tenant's id is 404).
+//! works the inbox; API keys need `conversations:read` to read and `conversations:write` to change or reply.
+//! Every query is scoped to the caller's tenant (another tenant's id is 404).
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
@@ -11,13 +12,14 @@ use meta_chat_database::messages::{self, Message};
 use meta_chat_database::tenant::in_tenant_tx;
 use meta_chat_database::{DbError, PooledConnection};
 use meta_chat_shared::ConversationStatus;
-use meta_chat_shared::ids::{ChannelId, ConversationId, UserId};
+use meta_chat_shared::api_keys::ApiScope;
+use meta_chat_shared::ids::{ChannelId, ConversationId, TenantId, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::caller::Caller;
 use crate::error::{ApiError, ErrorEnvelope, FieldError};
-use crate::extract::TenantContext;
 use crate::state::AppState;
 
 /// Registers the routes (inside the `/api/v1` scope).
@@ -294,7 +296,9 @@ fn internal(err: DbError) -> ApiError {
     ApiError::Internal(err.into())
 }
 
-fn page(limit: Option<u32>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
+/// The page a `limit` (already validated 1–100) and `cursor` ask for; 400 naming `cursor` for a cursor this API
+/// did not return.
+pub(crate) fn page(limit: Option<u32>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
     let after = cursor
         .map(Keyset::decode)
         .transpose()
@@ -317,12 +321,11 @@ fn refused(refusal: &ChangeRefused) -> ApiError {
 
 async fn apply_change(
     state: &AppState,
-    ctx: TenantContext,
+    tenant: TenantId,
     id: ConversationId,
     change: ConversationChange,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = connection(state).await?;
-    let tenant = ctx.tenant_id;
     let outcome = in_tenant_tx(&mut conn, tenant, move |conn| {
         Box::pin(async move {
             match conversations::change(conn, tenant, id, &change).await? {
@@ -348,21 +351,23 @@ async fn apply_change(
     path = "/conversations",
     tag = "inbox",
     params(ListConversationsQuery),
-    security(("bearerAuth" = [])),
+    security(("bearerAuth" = []), ("apiKeyAuth" = [])),
     responses(
+        (status = 403, description = "An API key without `conversations:read`", body = ErrorEnvelope),
         (status = 200, description = "Newest activity first", body = ConversationList),
         (status = 400, description = "`VALIDATION_ERROR` or `INVALID_QUERY`", body = ErrorEnvelope),
         (status = 401, description = "No or invalid token", body = ErrorEnvelope)
     )
 )]
-#[tracing::instrument(skip_all, fields(tenant.id = %ctx.tenant_id))]
+#[tracing::instrument(skip_all, fields(tenant.id = %caller.tenant_id()))]
 pub async fn list_conversations(
-    ctx: TenantContext,
+    caller: Caller,
     state: web::Data<AppState>,
     query: web::Query<ListConversationsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     query.validate()?;
+    caller.require_scope(ApiScope::ConversationsRead)?;
     let status = query
         .status
         .as_deref()
@@ -378,7 +383,7 @@ pub async fn list_conversations(
         since: query.since,
     };
     let mut conn = connection(&state).await?;
-    let tenant = ctx.tenant_id;
+    let tenant = caller.tenant_id();
     let (items, next_cursor) = in_tenant_tx(&mut conn, tenant, move |conn| {
         Box::pin(async move { conversations::list(conn, tenant, &filter, &page).await })
     })
@@ -394,21 +399,23 @@ pub async fn list_conversations(
     path = "/conversations/{id}",
     tag = "inbox",
     params(("id" = Uuid, Path, description = "Conversation id")),
-    security(("bearerAuth" = [])),
+    security(("bearerAuth" = []), ("apiKeyAuth" = [])),
     responses(
+        (status = 403, description = "An API key without `conversations:read`", body = ErrorEnvelope),
         (status = 200, description = "The conversation", body = ConversationResponse),
         (status = 404, description = "Unknown id (or another tenant's)", body = ErrorEnvelope)
     )
 )]
-#[tracing::instrument(skip_all, fields(tenant.id = %ctx.tenant_id))]
+#[tracing::instrument(skip_all, fields(tenant.id = %caller.tenant_id()))]
 pub async fn get_conversation(
-    ctx: TenantContext,
+    caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.require_scope(ApiScope::ConversationsRead)?;
     let id = ConversationId::from_uuid(path.into_inner());
     let mut conn = connection(&state).await?;
-    let tenant = ctx.tenant_id;
+    let tenant = caller.tenant_id();
     let item = in_tenant_tx(&mut conn, tenant, move |conn| Box::pin(conversations::find(conn, tenant, id)))
         .await
         .map_err(internal)?
@@ -424,22 +431,24 @@ pub async fn get_conversation(
     tag = "inbox",
     params(("id" = Uuid, Path, description = "Conversation id")),
     request_body = UpdateConversationRequest,
-    security(("bearerAuth" = [])),
+    security(("bearerAuth" = []), ("apiKeyAuth" = [])),
     responses(
+        (status = 403, description = "An API key without `conversations:write`", body = ErrorEnvelope),
         (status = 200, description = "The updated conversation", body = ConversationResponse),
         (status = 400, description = "`VALIDATION_ERROR`: an invalid transition or assignee", body = ErrorEnvelope),
         (status = 404, description = "Unknown id (or another tenant's)", body = ErrorEnvelope)
     )
 )]
-#[tracing::instrument(skip_all, fields(tenant.id = %ctx.tenant_id))]
+#[tracing::instrument(skip_all, fields(tenant.id = %caller.tenant_id()))]
 pub async fn update_conversation(
-    ctx: TenantContext,
+    caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
     body: web::Json<UpdateConversationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     body.validate()?;
+    caller.require_scope(ApiScope::ConversationsWrite)?;
     if body.status.is_none() && body.assignee_id.is_none() {
         return Err(ApiError::Validation(vec![FieldError::new("status", "give a status or an assigneeId")]));
     }
@@ -448,7 +457,7 @@ pub async fn update_conversation(
         assignee: body.assignee_id.map(|a| a.map(UserId::from_uuid)),
         handoff_reason: None,
     };
-    apply_change(&state, ctx, ConversationId::from_uuid(path.into_inner()), change).await
+    apply_change(&state, caller.tenant_id(), ConversationId::from_uuid(path.into_inner()), change).await
 }
 
 /// Hand the conversation to humans: the assistant stays silent until it is released.
@@ -458,28 +467,31 @@ pub async fn update_conversation(
     tag = "inbox",
     params(("id" = Uuid, Path, description = "Conversation id")),
     request_body(content = HandoffRequest, description = "Optional reason"),
-    security(("bearerAuth" = [])),
+    security(("bearerAuth" = []), ("apiKeyAuth" = [])),
     responses(
+        (status = 403, description = "An API key without `conversations:write`", body = ErrorEnvelope),
         (status = 200, description = "Now `assigned_human`", body = ConversationResponse),
         (status = 400, description = "`VALIDATION_ERROR`, e.g. the conversation is closed", body = ErrorEnvelope),
         (status = 404, description = "Unknown id (or another tenant's)", body = ErrorEnvelope)
     )
 )]
-#[tracing::instrument(skip_all, fields(tenant.id = %ctx.tenant_id))]
+#[tracing::instrument(skip_all, fields(tenant.id = %caller.tenant_id()))]
 pub async fn handoff_conversation(
-    ctx: TenantContext,
+    caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
-    body: Option<web::Json<HandoffRequest>>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.map(web::Json::into_inner).unwrap_or_default();
+    // the body is optional; when present it must be a valid `HandoffRequest`
+    let body: HandoffRequest = crate::payload::optional_json(&body)?.unwrap_or_default();
     body.validate()?;
+    caller.require_scope(ApiScope::ConversationsWrite)?;
     let change = ConversationChange {
         status: Some(ConversationStatus::AssignedHuman),
         assignee: None,
         handoff_reason: body.reason,
     };
-    apply_change(&state, ctx, ConversationId::from_uuid(path.into_inner()), change).await
+    apply_change(&state, caller.tenant_id(), ConversationId::from_uuid(path.into_inner()), change).await
 }
 
 /// Give the conversation back to the assistant.
@@ -488,22 +500,24 @@ pub async fn handoff_conversation(
     path = "/conversations/{id}/release",
     tag = "inbox",
     params(("id" = Uuid, Path, description = "Conversation id")),
-    security(("bearerAuth" = [])),
+    security(("bearerAuth" = []), ("apiKeyAuth" = [])),
     responses(
+        (status = 403, description = "An API key without `conversations:write`", body = ErrorEnvelope),
         (status = 200, description = "Now `active`, unassigned", body = ConversationResponse),
         (status = 400, description = "`VALIDATION_ERROR`: not human-owned", body = ErrorEnvelope),
         (status = 404, description = "Unknown id (or another tenant's)", body = ErrorEnvelope)
     )
 )]
-#[tracing::instrument(skip_all, fields(tenant.id = %ctx.tenant_id))]
+#[tracing::instrument(skip_all, fields(tenant.id = %caller.tenant_id()))]
 pub async fn release_conversation(
-    ctx: TenantContext,
+    caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
+    caller.require_scope(ApiScope::ConversationsWrite)?;
     let id = ConversationId::from_uuid(path.into_inner());
     let mut conn = connection(&state).await?;
-    let tenant = ctx.tenant_id;
+    let tenant = caller.tenant_id();
     // releasing is only meaningful for a human-owned conversation
     let current = in_tenant_tx(&mut conn, tenant, move |conn| Box::pin(conversations::find(conn, tenant, id)))
         .await
@@ -517,7 +531,7 @@ pub async fn release_conversation(
     }
     let change =
         ConversationChange { status: Some(ConversationStatus::Active), assignee: Some(None), handoff_reason: None };
-    apply_change(&state, ctx, id, change).await
+    apply_change(&state, tenant, id, change).await
 }
 
 /// Messages, newest first.
@@ -526,25 +540,27 @@ pub async fn release_conversation(
     path = "/conversations/{id}/messages",
     tag = "inbox",
     params(("id" = Uuid, Path, description = "Conversation id"), PageQuery),
-    security(("bearerAuth" = [])),
+    security(("bearerAuth" = []), ("apiKeyAuth" = [])),
     responses(
+        (status = 403, description = "An API key without `conversations:read`", body = ErrorEnvelope),
         (status = 200, description = "Newest first", body = MessageList),
         (status = 404, description = "Unknown id (or another tenant's)", body = ErrorEnvelope)
     )
 )]
-#[tracing::instrument(skip_all, fields(tenant.id = %ctx.tenant_id))]
+#[tracing::instrument(skip_all, fields(tenant.id = %caller.tenant_id()))]
 pub async fn list_messages(
-    ctx: TenantContext,
+    caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     query.validate()?;
+    caller.require_scope(ApiScope::ConversationsRead)?;
     let page = page(query.limit, query.cursor.as_deref())?;
     let id = ConversationId::from_uuid(path.into_inner());
     let mut conn = connection(&state).await?;
-    let tenant = ctx.tenant_id;
+    let tenant = caller.tenant_id();
     let listed = in_tenant_tx(&mut conn, tenant, move |conn| {
         Box::pin(async move {
             if conversations::find(conn, tenant, id).await?.is_none() {
@@ -561,32 +577,35 @@ pub async fn list_messages(
 }
 
 /// An agent's reply: stored, queued for sending through the channel, and the conversation becomes
-/// human-owned (the assistant stays silent until it is released).
+/// human-owned (the assistant stays silent until it is released). Sent with an API key, the message has no
+/// `senderUserId` and the conversation keeps its assignee (none if it had none).
 #[utoipa::path(
     post,
     path = "/conversations/{id}/messages",
     tag = "inbox",
     params(("id" = Uuid, Path, description = "Conversation id")),
     request_body = SendMessageRequest,
-    security(("bearerAuth" = [])),
+    security(("bearerAuth" = []), ("apiKeyAuth" = [])),
     responses(
+        (status = 403, description = "An API key without `conversations:write`", body = ErrorEnvelope),
         (status = 202, description = "Stored and queued", body = MessageResponse),
         (status = 400, description = "`VALIDATION_ERROR`", body = ErrorEnvelope),
         (status = 404, description = "Unknown id (or another tenant's)", body = ErrorEnvelope)
     )
 )]
-#[tracing::instrument(skip_all, fields(tenant.id = %ctx.tenant_id))]
+#[tracing::instrument(skip_all, fields(tenant.id = %caller.tenant_id()))]
 pub async fn send_agent_message(
-    ctx: TenantContext,
+    caller: Caller,
     state: web::Data<AppState>,
     path: web::Path<Uuid>,
     body: web::Json<SendMessageRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     body.validate()?;
+    caller.require_scope(ApiScope::ConversationsWrite)?;
     let id = ConversationId::from_uuid(path.into_inner());
     let mut conn = connection(&state).await?;
-    let (tenant, agent) = (ctx.tenant_id, ctx.user_id);
+    let (tenant, agent) = (caller.tenant_id(), caller.user_id());
     let text = body.text;
     let stored = in_tenant_tx(&mut conn, tenant, move |conn| {
         Box::pin(async move { messages::insert_agent_reply(conn, tenant, id, agent, &text).await })

@@ -2,7 +2,10 @@
 //! Needs `TEST_DATABASE_URL` (`source .local/env` after `scripts/services.sh up`) and RabbitMQ on 5672.
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests and their helpers fail loudly")]
 
+mod admin;
+mod api_keys;
 mod auth;
+mod channels;
 mod docs;
 mod errors;
 mod headers;
@@ -12,5 +15,8 @@ mod inbox;
 mod legacy;
 mod metrics;
 mod rate_limit;
+mod route_matrix;
 mod shutdown;
 mod tcp_proxy;
+mod team;
+mod tenant;

@@ -6,3 +6,4 @@
 mod sessions;
 mod signup;
 mod support;
+mod team;
