@@ -300,14 +300,42 @@ async fn reject_unknown(plain: String) -> Result<Session, ApiError> {
 /// Logs in: 401 for an unknown email or a wrong password (same body), 429 while the account is locked,
 /// 403 for an unverified address, a disabled account or a suspended tenant (only once the password is right).
 pub async fn login(state: &AppState, email: &str, plain: String, origin: RequestOrigin) -> Result<Session, ApiError> {
+    // progressive back-off per client IP, and per address for addresses without an account (the database
+    // keeps it for real accounts), so that locking reveals nothing about which addresses exist
+    let limits = &state.limits;
+    let ip_key = format!("ip:{}", origin.ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()));
+    let email_key = format!("email:{email}");
+    if let Some(retry_after_secs) =
+        limits.ip_failures.locked(&ip_key).or(limits.unknown_account_failures.locked(&email_key))
+    {
+        return Err(ApiError::RateLimited { retry_after_secs });
+    }
+    let result = login_checked(state, email, plain, origin).await;
+    match &result {
+        Err(ApiError::InvalidCredentials) => limits.ip_failures.record_failure(&ip_key),
+        Ok(_) => limits.ip_failures.reset(&ip_key),
+        Err(_) => {}
+    }
+    result
+}
+
+async fn login_checked(
+    state: &AppState,
+    email: &str,
+    plain: String,
+    origin: RequestOrigin,
+) -> Result<Session, ApiError> {
+    let unknown = |state: &AppState| state.limits.unknown_account_failures.record_failure(&format!("email:{email}"));
     let (tenant, user_id, account) = {
         let mut conn = connection(state).await?;
         let Some((tenant, user_id)) = users::lookup_by_email(&mut conn, email).await.map_err(internal)? else {
+            unknown(state);
             return reject_unknown(plain).await;
         };
         (tenant, user_id, load_account(&mut conn, tenant, user_id).await?)
     };
     let Some(Account { user, tenant: tenant_row }) = account else {
+        unknown(state);
         return reject_unknown(plain).await;
     };
     if let Some(until) = user.locked_until.filter(|until| *until > Utc::now()) {

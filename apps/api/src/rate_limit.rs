@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use meta_chat_shared::config::RateLimitConfig;
+use meta_chat_shared::auth::LoginBackoff;
+use meta_chat_shared::config::Config;
 
 /// Buckets idle for this long are full again and can be forgotten.
 const IDLE: Duration = Duration::from_secs(120);
@@ -63,6 +64,61 @@ impl Limiter {
     }
 }
 
+/// Failed sign-ins forget after this long without a new failure.
+const FAILURE_MEMORY: Duration = Duration::from_secs(15 * 60);
+
+#[derive(Debug, Clone, Copy)]
+struct Failures {
+    count: u32,
+    last: Instant,
+    locked_until: Option<Instant>,
+}
+
+/// Progressive back-off after failed sign-ins, in memory, for keys the database cannot hold: a client IP
+/// (every attempt from it, whatever the account) and an email address that has no account. The latter makes
+/// an unknown address lock exactly like a real account does, so a 429 tells nobody which addresses exist.
+#[derive(Debug)]
+pub struct FailureTracker {
+    backoff: LoginBackoff,
+    entries: Mutex<HashMap<String, Failures>>,
+}
+
+impl FailureTracker {
+    /// A tracker locking after `backoff.threshold` failures, for `backoff`'s growing durations.
+    pub fn new(backoff: LoginBackoff) -> Self {
+        Self { backoff, entries: Mutex::new(HashMap::new()) }
+    }
+
+    /// Seconds until `key` may try again, if it is locked now.
+    pub fn locked(&self, key: &str) -> Option<u64> {
+        let now = Instant::now();
+        let entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let until = entries.get(key)?.locked_until.filter(|until| *until > now)?;
+        Some(until.duration_since(now).as_secs().max(1))
+    }
+
+    /// Counts one failure for `key` and locks it once the threshold is passed.
+    pub fn record_failure(&self, key: &str) {
+        let now = Instant::now();
+        let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if entries.len() >= SWEEP_AT {
+            entries.retain(|_, f| now.duration_since(f.last) < FAILURE_MEMORY);
+        }
+        let entry = entries.entry(key.to_owned()).or_insert(Failures { count: 0, last: now, locked_until: None });
+        if now.duration_since(entry.last) >= FAILURE_MEMORY {
+            entry.count = 0;
+        }
+        entry.count = entry.count.saturating_add(1);
+        entry.last = now;
+        entry.locked_until = self.backoff.lock_for(entry.count).map(|lock| now + lock);
+    }
+
+    /// Forgets `key`'s failures (after a successful sign-in).
+    pub fn reset(&self, key: &str) {
+        self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(key);
+    }
+}
+
 /// Every limiter of the API.
 #[derive(Debug)]
 pub struct RateLimits {
@@ -72,15 +128,24 @@ pub struct RateLimits {
     pub per_tenant: Limiter,
     /// Authenticated API, keyed by API key.
     pub per_key: Limiter,
+    /// Failed sign-ins per email address without an account (same back-off as accounts).
+    pub unknown_account_failures: FailureTracker,
+    /// Failed sign-ins per client IP (four times the account threshold, same growth).
+    pub ip_failures: FailureTracker,
 }
 
 impl RateLimits {
-    /// Limiters with the configured allowances.
-    pub fn from_config(config: &RateLimitConfig) -> Self {
+    /// Limiters with the configured allowances (`rate_limit.*`, and `auth.login_lockout_*` for sign-ins).
+    pub fn from_config(config: &Config) -> Self {
+        let limits = &config.rate_limit;
+        let backoff = LoginBackoff::from_config(&config.auth);
+        let per_ip = LoginBackoff { threshold: backoff.threshold.saturating_mul(4), ..backoff };
         Self {
-            auth_per_ip: Limiter::new(config.auth_per_ip_per_minute),
-            per_tenant: Limiter::new(config.api_per_tenant_per_minute),
-            per_key: Limiter::new(config.api_per_key_per_minute),
+            auth_per_ip: Limiter::new(limits.auth_per_ip_per_minute),
+            per_tenant: Limiter::new(limits.api_per_tenant_per_minute),
+            per_key: Limiter::new(limits.api_per_key_per_minute),
+            unknown_account_failures: FailureTracker::new(backoff),
+            ip_failures: FailureTracker::new(per_ip),
         }
     }
 }

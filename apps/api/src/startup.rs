@@ -145,7 +145,7 @@ impl Application {
             admin_db,
             jwt,
             mailer,
-            limits: Arc::new(crate::rate_limit::RateLimits::from_config(&config.rate_limit)),
+            limits: Arc::new(crate::rate_limit::RateLimits::from_config(&config)),
             keyring,
         });
         let extra: ExtraRoutes = Arc::new(extra_v1_routes);

@@ -128,3 +128,31 @@ async fn a_plain_error_response_is_rewritten_into_the_envelope() {
     let body = assert_envelope(res, 502, "EXTERNAL_SERVICE_ERROR").await;
     assert!(!body.to_string().contains("secret-token-123"), "{body}");
 }
+
+/// A real database failure (the runtime role loses its privilege on a table) is a generic 500: the
+/// envelope carries no SQL, no driver text and no table name.
+#[tokio::test]
+async fn a_forced_database_error_is_generic_and_leaks_nothing() {
+    use meta_chat_database::testkit::seed;
+    use meta_chat_shared::UserRole;
+    use meta_chat_shared::auth::{JwtKeys, Subject};
+    use meta_chat_shared::ids::{TenantId, UserId};
+
+    let app = crate::helpers::spawn_app().await;
+    let mut owner = seed::connect(&app.db.owner_url()).await;
+    let acme = seed::tenant_with_conversation(&mut owner, "acme").await;
+    seed::exec(&mut owner, "REVOKE SELECT ON conversations FROM metachat_app").await;
+    let keys = JwtKeys::from_config(&app.config.auth).unwrap();
+    let subject = Subject::TenantUser {
+        user: UserId::from_uuid(acme.user),
+        tenant: TenantId::from_uuid(acme.tenant),
+        role: UserRole::Owner,
+    };
+    let token = keys.issue(&subject, std::time::Duration::from_secs(600)).unwrap().token;
+    let res = app.get("/api/v1/conversations").bearer_auth(token).send().await.unwrap();
+    let body = crate::helpers::assert_envelope(res, 500, "INTERNAL_ERROR").await;
+    let text = body.to_string().to_lowercase();
+    for leak in ["permission", "denied", "conversations", "select", "sql", "diesel", "postgres", "panicked", ".rs:"] {
+        assert!(!text.contains(leak), "the error body leaks `{leak}`: {body}");
+    }
+}

@@ -55,3 +55,30 @@ async fn a_tenant_over_its_api_allowance_gets_429() {
     assert_envelope(limited, 429, "RATE_LIMITED").await;
     assert_eq!(list(&globex_token).await.unwrap().status(), 200, "tenants have separate allowances");
 }
+
+/// An address without an account locks after as many failures as a real account does, so a 429 says nothing
+/// about which addresses exist; and one client IP failing on many addresses is backed off as a whole.
+#[tokio::test]
+async fn failed_sign_ins_back_off_per_address_and_per_ip_alike() {
+    let app = spawn_app_with(|config, _| {
+        config.auth.login_lockout_threshold = 2;
+        config.rate_limit.auth_per_ip_per_minute = 1000;
+    })
+    .await;
+    let login = |email: String| {
+        app.post("/api/v1/auth/login").json(&json!({ "email": email, "password": "wrong password" })).send()
+    };
+    // an unknown address: two failures, then locked like an account would be
+    for _ in 0..2 {
+        assert_eq!(login("ghost@example.com".into()).await.unwrap().status(), 401);
+    }
+    let locked = login("ghost@example.com".into()).await.unwrap();
+    assert!(header(&locked, "retry-after").parse::<u64>().is_ok());
+    assert_envelope(locked, 429, "RATE_LIMITED").await;
+    // the IP threshold is four times the account threshold: after 8 failures in all, this client is locked
+    for i in 0..6 {
+        assert_eq!(login(format!("other{i}@example.com")).await.unwrap().status(), 401, "attempt {i}");
+    }
+    let ip_locked = login("someone-new@example.com".into()).await.unwrap();
+    assert_envelope(ip_locked, 429, "RATE_LIMITED").await;
+}
