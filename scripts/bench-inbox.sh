@@ -67,10 +67,11 @@ FROM generate_series(1, $conversations) g;
 INSERT INTO conversations (tenant_id, id, channel_id, contact_id, status, last_message_at)
 SELECT tenant_id, gen_random_uuid(), channel_id, id, 'active', now() - random() * interval '90 days'
 FROM contacts WHERE tenant_id = '$tenant';
-ANALYZE;
+ANALYZE channels, contacts, conversations;
 SQL
 
-run() { # name url [header]
+run() { # key name url [header]
+    local key=$1; shift
     local out
     if [[ -n "${3:-}" ]]; then out=$(wrk -t2 -c"$connections" -d"$duration" --latency -H "$3" "$2"); else
         out=$(wrk -t2 -c"$connections" -d"$duration" --latency "$2"); fi
@@ -80,18 +81,19 @@ run() { # name url [header]
     p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
     non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
     printf '%-40s %12s %10s %10s %8s\n' "$1" "$rps" "$p50" "$p99" "${non2xx:-0}"
-    echo "$rps" >"$mail/$1.rps"
+    echo "$rps" >"$mail/$key.rps"
 }
 echo
 echo "== wrk: 2 threads, $connections connections, $duration each ($(nproc) cores)"
 printf '%-40s %12s %10s %10s %8s\n' "route" "req/s" "p50" "p99" "non-2xx"
-run "GET /health/live" "http://127.0.0.1:$port/health/live"
-run "GET /api/v1/conversations?limit=50" "$base/conversations?limit=50" "Authorization: Bearer $access"
+run live "GET /health/live" "http://127.0.0.1:$port/health/live"
+run me "GET /api/v1/me (auth + one tenant query)" "$base/me" "Authorization: Bearer $access"
+run inbox "GET /api/v1/conversations?limit=50" "$base/conversations?limit=50" "Authorization: Bearer $access"
 python3 - "$mail" <<'PY'
 import sys
 d = sys.argv[1]
-live = float(open(d + "/GET /health/live.rps").read())
-conv = float(open(d + "/GET /api/v1/conversations?limit=50.rps").read())
+live = float(open(d + "/live.rps").read())
+conv = float(open(d + "/inbox.rps").read())
 print(f"\nratio conversations/live: {conv / live:.3f}")
 PY
 
