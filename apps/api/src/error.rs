@@ -113,6 +113,9 @@ pub enum ApiError {
     /// A bearer, refresh or emailed token is malformed, expired, revoked, unknown or of the wrong kind.
     #[error("invalid or expired token")]
     InvalidToken,
+    /// A webhook's signature (Meta `X-Hub-Signature-256`, Stripe) is missing or does not match the body.
+    #[error("missing or invalid webhook signature")]
+    InvalidSignature,
     /// Authenticated, but not allowed: the reason is safe to show (role, unverified email, suspended tenant,
     /// disabled account).
     #[error("forbidden: {0}")]
@@ -170,6 +173,7 @@ impl ApiError {
             Self::Validation(_) => ErrorCode::ValidationError,
             Self::Unauthenticated | Self::InvalidCredentials => ErrorCode::Unauthorized,
             Self::InvalidToken => ErrorCode::InvalidToken,
+            Self::InvalidSignature => ErrorCode::InvalidSignature,
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::EmailExists => ErrorCode::EmailExists,
             Self::Conflict { .. } => ErrorCode::Conflict,
@@ -199,6 +203,7 @@ impl ApiError {
             }
             Self::Validation(_)
             | Self::Unauthenticated
+            | Self::InvalidSignature
             | Self::NotFound
             | Self::ServiceUnavailable { .. }
             | Self::Internal(_) => self.code().default_message().to_owned(),
@@ -219,6 +224,7 @@ impl ApiError {
             | Self::Unauthenticated
             | Self::InvalidCredentials
             | Self::InvalidToken
+            | Self::InvalidSignature
             | Self::Forbidden(_)
             | Self::NotFound
             | Self::Internal(_) => no_details(),
@@ -258,7 +264,9 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::InvalidJson(_) | Self::InvalidQuery(_) | Self::Validation(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthenticated | Self::InvalidCredentials | Self::InvalidToken => StatusCode::UNAUTHORIZED,
+            Self::Unauthenticated | Self::InvalidCredentials | Self::InvalidToken | Self::InvalidSignature => {
+                StatusCode::UNAUTHORIZED
+            }
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::EmailExists | Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,

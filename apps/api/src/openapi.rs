@@ -5,7 +5,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorCode, ErrorEnvelope, FieldError};
-use crate::routes::{admin, api_keys, auth, channels, contacts, conversations, health, team, tenant};
+use crate::routes::{
+    admin, api_keys, auth, channels, contacts, conversations, health, integrations, team, tenant, webhooks,
+};
 
 /// The whole API's OpenAPI document.
 #[derive(Debug, OpenApi)]
@@ -54,13 +56,28 @@ use crate::routes::{admin, api_keys, auth, channels, contacts, conversations, he
         channels::get_channel,
         channels::update_channel,
         channels::delete_channel,
+        integrations::verify_whatsapp_channel,
+        integrations::receive_whatsapp_channel,
+        integrations::verify_messenger_channel,
+        integrations::receive_messenger_channel,
+        integrations::verify_whatsapp_platform,
+        integrations::receive_whatsapp_platform,
+        integrations::verify_messenger_platform,
+        integrations::receive_messenger_platform,
         tenant::get_tenant,
         tenant::update_tenant,
         team::list_users,
         team::invite_user,
         team::update_user,
         team::remove_user,
-        team::accept_invitation
+        team::accept_invitation,
+        webhooks::list_webhooks,
+        webhooks::create_webhook,
+        webhooks::get_webhook,
+        webhooks::update_webhook,
+        webhooks::delete_webhook,
+        webhooks::list_deliveries,
+        webhooks::test_webhook
     ),
     components(schemas(
         ErrorEnvelope,
@@ -113,6 +130,7 @@ use crate::routes::{admin, api_keys, auth, channels, contacts, conversations, he
         api_keys::IssuedApiKeyResponse,
         api_keys::ApiKeyList,
         channels::ChannelTypeDto,
+        integrations::WebhookAccepted,
         channels::WhatsAppConfigDoc,
         channels::MessengerConfigDoc,
         channels::WebChatConfigDoc,
@@ -135,7 +153,17 @@ use crate::routes::{admin, api_keys, auth, channels, contacts, conversations, he
         team::UpdateUserRequest,
         team::AcceptInvitationRequest,
         team::TeamMemberResponse,
-        team::TeamMemberList
+        team::TeamMemberList,
+        webhooks::EventTypeDto,
+        webhooks::CreateWebhookRequest,
+        webhooks::UpdateWebhookRequest,
+        webhooks::WebhookResponse,
+        webhooks::CreatedWebhookResponse,
+        webhooks::WebhookList,
+        webhooks::DeliveryStatusDto,
+        webhooks::DeliveryResponse,
+        webhooks::DeliveryList,
+        webhooks::TestDeliveryResponse
     )),
     modifiers(&BearerAuth),
     tags(
@@ -146,8 +174,10 @@ use crate::routes::{admin, api_keys, auth, channels, contacts, conversations, he
         (name = "admin", description = "Platform administration: tenants, suspension, plan overrides, audit log"),
         (name = "api-keys", description = "Server-to-server API keys: create (shown once), list, rotate, revoke"),
         (name = "channels", description = "WhatsApp numbers, Messenger pages and web chat widgets"),
+        (name = "integrations", description = "Meta webhooks (WhatsApp, Messenger): signature-authenticated deliveries"),
         (name = "tenant", description = "The organisation and its settings: assistant, RAG, handoff, LLM, widget"),
-        (name = "team", description = "Team members: invitations, roles, removal")
+        (name = "team", description = "Team members: invitations, roles, removal"),
+        (name = "webhooks", description = "Tenant webhooks: signed event deliveries to your URLs, delivery log, test sends")
     )
 )]
 pub struct ApiDoc;

@@ -128,6 +128,8 @@ pub struct RateLimits {
     pub per_tenant: Limiter,
     /// Authenticated API, keyed by API key.
     pub per_key: Limiter,
+    /// Meta webhook deliveries, keyed by channel (per-channel routes) or provider account (platform routes).
+    pub per_channel: Limiter,
     /// Failed sign-ins per email address without an account (same back-off as accounts).
     pub unknown_account_failures: FailureTracker,
     /// Failed sign-ins per client IP (four times the account threshold, same growth).
@@ -144,6 +146,7 @@ impl RateLimits {
             auth_per_ip: Limiter::new(limits.auth_per_ip_per_minute),
             per_tenant: Limiter::new(limits.api_per_tenant_per_minute),
             per_key: Limiter::new(limits.api_per_key_per_minute),
+            per_channel: Limiter::new(limits.webhook_per_channel_per_minute),
             unknown_account_failures: FailureTracker::new(backoff),
             ip_failures: FailureTracker::new(per_ip),
         }

@@ -13,8 +13,10 @@ pub mod contacts;
 pub mod conversations;
 pub mod docs;
 pub mod health;
+pub mod integrations;
 pub mod team;
 pub mod tenant;
+pub mod webhooks;
 
 use actix_web::{HttpResponse, web};
 
@@ -37,9 +39,11 @@ pub fn configure_v1(cfg: &mut web::ServiceConfig) {
     contacts::configure(cfg);
     api_keys::configure(cfg);
     channels::configure(cfg);
+    integrations::configure(cfg);
     admin::configure(cfg);
     tenant::configure(cfg);
     team::configure(cfg);
+    webhooks::configure(cfg);
 }
 
 /// The default service: no route matches the path.

@@ -139,6 +139,13 @@ impl Application {
         let keyring = Arc::new(Keyring::from_config(&config.secrets)?);
         // the first login with an unknown email must not stand out by paying for the dummy hash
         std::thread::spawn(password::warm_up);
+        let publisher = meta_chat_events::Publisher::new(
+            config.amqp.url.expose(),
+            "meta-chat-api",
+            meta_chat_events::Topology::from_config(&config.amqp),
+            std::time::Duration::from_secs(5),
+        );
+        let relay = meta_chat_events::Relay::new(Arc::new(publisher), db.clone());
         let state = web::Data::new(AppState {
             config: Arc::clone(&config),
             db,
@@ -146,6 +153,7 @@ impl Application {
             jwt,
             mailer,
             limits: Arc::new(crate::rate_limit::RateLimits::from_config(&config)),
+            relay,
             keyring,
         });
         let extra: ExtraRoutes = Arc::new(extra_v1_routes);

@@ -25,6 +25,9 @@ pub struct AppState {
     pub mailer: Arc<dyn Mailer>,
     /// Rate limiters shared by every worker thread.
     pub limits: Arc<crate::rate_limit::RateLimits>,
+    /// Publishes outbox events right after their transaction commits (the worker's sweeper catches what
+    /// this misses, e.g. while RabbitMQ is down).
+    pub relay: meta_chat_events::Relay,
     /// Seals and opens secrets at rest (`secrets.*`): channel tokens, app secrets, ...
     pub keyring: Arc<Keyring>,
 }

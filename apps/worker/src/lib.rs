@@ -1,10 +1,12 @@
 //! The worker binary: database migrations, partition maintenance, integrity checks, platform-admin accounts,
-//! and the long-running `run` mode that schedules them (queue consumers join it in later issues). No business
+//! and the long-running `run` mode: the message pipeline's queue consumers, the outbox sweeper, and the
+//! scheduled maintenance. No business
 //! logic lives here: every command is a thin call into a domain crate.
 //!
 //! May depend on: any workspace crate. Names no web framework.
 
 mod commands;
+pub mod pipeline;
 mod scheduler;
 
 use std::process::ExitCode;

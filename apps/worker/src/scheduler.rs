@@ -1,5 +1,7 @@
-//! `run`: the long-running worker. Runs partition maintenance and the integrity check at start and then
-//! on their configured intervals, until SIGTERM or Ctrl-C; a job in progress finishes before exit.
+//! `run`: the long-running worker. Starts the message pipeline's consumers and outbox sweeper
+//! ([`crate::pipeline`]), runs partition maintenance and the integrity check at start and then on their
+//! configured intervals, until SIGTERM or Ctrl-C; a job in progress finishes before exit, and consumers stop
+//! without acknowledging what they had not finished (it is redelivered).
 
 use std::time::Duration;
 
@@ -17,6 +19,9 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     integrity_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let shutdown = shutdown_signal()?;
     tokio::pin!(shutdown);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut tasks = tokio::task::JoinSet::new();
+    crate::pipeline::start(&config, pool.clone(), &mut tasks, &stopped)?;
     tracing::info!("worker started");
     loop {
         tokio::select! {
@@ -35,6 +40,14 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
                 }
             }
         }
+    }
+    let _ = stop.send(true);
+    if tokio::time::timeout(Duration::from_secs(10), async { while tasks.join_next().await.is_some() {} })
+        .await
+        .is_err()
+    {
+        tracing::warn!("pipeline tasks did not stop within 10 s; aborting them");
+        tasks.abort_all();
     }
     tracing::info!("worker stopped");
     Ok(())

@@ -188,7 +188,7 @@ pub async fn find(conn: &mut AsyncPgConnection, tenant: TenantId, id: Conversati
 
 /// Locks the conversation row for the rest of the transaction (`FOR UPDATE`), so concurrent changes are
 /// applied one after the other, each checked against the state the previous one left.
-pub(crate) async fn lock(
+pub async fn lock(
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
     id: ConversationId,

@@ -14,14 +14,18 @@ pub mod channels;
 mod columns;
 pub mod contacts;
 pub mod conversations;
+pub mod delivery;
 pub mod email_tokens;
 pub mod error;
+pub mod inbound;
 pub mod integrity;
 pub mod keyset;
 mod lookup;
 pub mod messages;
 pub mod migrations;
+pub mod outbox;
 pub mod partitions;
+pub mod pipeline;
 pub mod platform;
 pub mod platform_admins;
 pub mod pool;
@@ -38,6 +42,7 @@ pub mod tenants;
 #[expect(clippy::missing_panics_doc, reason = "test support panics by design, with a message")]
 pub mod testkit;
 pub mod users;
+pub mod webhooks;
 
 pub use diesel_async::AsyncPgConnection;
 pub use error::{DbError, DbResult};

@@ -102,6 +102,8 @@ diesel::table! {
         widget_key -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        flagged_at -> Nullable<Timestamptz>,
+        flag_reason -> Nullable<Text>,
     }
 }
 
@@ -318,6 +320,21 @@ diesel::table! {
         enabled -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use pgvector::sql_types::*;
+    use crate::sql_types::Tsvector;
+
+    message_replies (inbound_message_id) {
+        tenant_id -> Uuid,
+        inbound_message_id -> Uuid,
+        conversation_id -> Uuid,
+        outcome -> Text,
+        reply_message_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
     }
 }
 
@@ -564,6 +581,7 @@ diesel::joinable!(email_tokens -> tenants (tenant_id));
 diesel::joinable!(inbound_receipts -> tenants (tenant_id));
 diesel::joinable!(invoices -> tenants (tenant_id));
 diesel::joinable!(mcp_servers -> tenants (tenant_id));
+diesel::joinable!(message_replies -> tenants (tenant_id));
 diesel::joinable!(messages -> tenants (tenant_id));
 diesel::joinable!(outbox_events -> tenants (tenant_id));
 diesel::joinable!(refresh_sessions -> tenants (tenant_id));
@@ -592,6 +610,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     integrity_reports,
     invoices,
     mcp_servers,
+    message_replies,
     messages,
     outbox_events,
     platform_admins,

@@ -247,3 +247,4 @@ mod sha2_free_hash {
 }
 
 pub mod seed;
+pub mod tcp_proxy;

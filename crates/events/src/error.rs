@@ -11,4 +11,13 @@ pub enum EventsError {
     /// The broker did not complete the operation within the allowed time.
     #[error("broker did not answer within {} ms", .0.as_millis())]
     Timeout(Duration),
+    /// The broker refused responsibility for a published message.
+    #[error("broker refused a published message")]
+    Nacked,
+    /// An event could not be encoded.
+    #[error("event could not be encoded: {0}")]
+    Encode(String),
+    /// Reading or writing the outbox failed.
+    #[error("outbox: {0}")]
+    Database(#[from] meta_chat_database::DbError),
 }

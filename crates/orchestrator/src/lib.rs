@@ -4,4 +4,17 @@
 //! May depend on: `meta-chat-shared`, `meta-chat-database`, `meta-chat-events`, `meta-chat-channels`,
 //! `meta-chat-llm`, `meta-chat-rag`, `meta-chat-billing`.
 //!
-//! Status: no code yet; built in the message pipeline issue.
+//! Status: [`ingest`] stores webhook deliveries (the API's part of the pipeline); [`ReplyHandler`] decides
+//! once per inbound message (reply, hand-off or silence); [`OutboundHandler`] sends queued messages. History
+//! and the local provider answer today; retrieval and remote LLMs arrive with the knowledge issue.
+//!
+//! Entry points: [`ingest::ingest`], [`ReplyHandler`], [`OutboundHandler`].
+#![warn(missing_docs)]
+
+pub mod ingest;
+pub mod outbound;
+pub mod reply;
+
+pub use ingest::{ChannelRoute, Ingested, ingest};
+pub use outbound::OutboundHandler;
+pub use reply::ReplyHandler;

@@ -11,6 +11,9 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 mod validate;
+mod webhooks;
+
+pub use webhooks::WebhooksConfig;
 
 /// The environment variable that names an explicit configuration file (it must exist when set).
 pub const CONFIG_FILE_VAR: &str = "METACHAT_CONFIG_FILE";
@@ -115,6 +118,30 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Outgoing email.
     pub mail: MailConfig,
+    /// Meta (WhatsApp Cloud API, Messenger): the Graph API and the platform's own Meta app.
+    pub meta: MetaConfig,
+    /// Tenant outbound webhooks: the SSRF guard's allowlist, timeouts, retries and auto-disable.
+    pub webhooks: WebhooksConfig,
+}
+
+/// Meta: the Graph API endpoint, send pacing, inbound media, and the platform-level Meta app whose webhooks
+/// (`/integrations/whatsapp`, `/integrations/messenger`) are routed by phone number id / page id. Tenants'
+/// own apps are configured per channel instead.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetaConfig {
+    /// Graph API base URL (tests point it at a local fake).
+    pub graph_base_url: String,
+    /// Graph API version, e.g. `v23.0`.
+    pub graph_api_version: String,
+    /// The platform app's secret (`X-Hub-Signature-256` key); empty: the platform-level routes answer 404.
+    pub app_secret: Secret,
+    /// The platform app's webhook verification token; empty: the handshake is refused.
+    pub verify_token: Secret,
+    /// Messages per second sent through one WhatsApp number or Messenger page.
+    pub sends_per_second: u32,
+    /// Largest inbound media file downloaded, in bytes.
+    pub media_max_bytes: u64,
 }
 
 /// The public HTTP server.
@@ -175,6 +202,34 @@ pub struct DatabaseConfig {
 pub struct AmqpConfig {
     /// `amqp://` URL including the vhost.
     pub url: Secret,
+    /// Prefix of every exchange and queue name (`<prefix>.events`, `<prefix>.<consumer>`, ...), so several
+    /// deployments or test runs can share one broker.
+    pub prefix: String,
+    /// Unacknowledged deliveries a consumer holds at once.
+    pub prefetch: u16,
+    /// Delays before the 1st, 2nd, ... retry of a failed delivery, in milliseconds; after the last one the
+    /// delivery is parked. Growing delays give a failing dependency time to recover.
+    pub retry_delays_ms: Vec<u64>,
+    /// How often the outbox sweeper looks for events the relay did not publish, in milliseconds.
+    pub sweep_interval_ms: u64,
+    /// Age after which an unpublished outbox event is republished by the sweeper, in milliseconds.
+    pub sweep_after_ms: u64,
+    /// The broker deletes a queue nobody has used for this long (`x-expires`), in milliseconds; 0: never.
+    /// Only for throw-away prefixes (tests, previews): production keeps it 0.
+    pub queue_expires_ms: u64,
+    /// `quorum` (replicated, delivery limit, at-least-once dead-lettering: production) or `classic` (cheap to
+    /// create and delete: throw-away test prefixes).
+    pub queue_type: QueueType,
+}
+
+/// RabbitMQ queue type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QueueType {
+    /// Replicated Raft queues.
+    Quorum,
+    /// Single-node queues.
+    Classic,
 }
 
 /// Log output format.
@@ -229,6 +284,8 @@ pub struct RateLimitConfig {
     pub api_per_tenant_per_minute: u32,
     /// Requests per minute one API key may make.
     pub api_per_key_per_minute: u32,
+    /// Webhook deliveries per minute accepted for one channel (Meta retries what is refused).
+    pub webhook_per_channel_per_minute: u32,
 }
 
 /// Readiness checks.
@@ -328,7 +385,16 @@ impl Default for Config {
                 statement_timeout_ms: 30_000,
                 connect_timeout_ms: 5_000,
             },
-            amqp: AmqpConfig { url: Secret::new("amqp://guest:guest@127.0.0.1:5672/%2f") },
+            amqp: AmqpConfig {
+                url: Secret::new("amqp://guest:guest@127.0.0.1:5672/%2f"),
+                prefix: "metachat".into(),
+                prefetch: 16,
+                retry_delays_ms: vec![1_000, 5_000, 30_000, 120_000, 600_000],
+                sweep_interval_ms: 5_000,
+                sweep_after_ms: 10_000,
+                queue_expires_ms: 0,
+                queue_type: QueueType::Quorum,
+            },
             telemetry: TelemetryConfig { log_format: LogFormat::Auto, log_filter: "info".into() },
             secrets: SecretsConfig {
                 current_key_id: "dev".into(),
@@ -340,6 +406,7 @@ impl Default for Config {
                 auth_per_ip_per_minute: 30,
                 api_per_tenant_per_minute: 1_200,
                 api_per_key_per_minute: 600,
+                webhook_per_channel_per_minute: 6_000,
             },
             scheduler: SchedulerConfig { partitions_interval_secs: 86_400, integrity_interval_secs: 86_400 },
             auth: AuthConfig {
@@ -362,6 +429,15 @@ impl Default for Config {
                 file_dir: ".local/mail".into(),
                 link_base_url: "http://127.0.0.1:3007".into(),
             },
+            meta: MetaConfig {
+                graph_base_url: "https://graph.facebook.com".into(),
+                graph_api_version: "v23.0".into(),
+                app_secret: Secret::new(""),
+                verify_token: Secret::new(""),
+                sends_per_second: 80,
+                media_max_bytes: 16 * 1024 * 1024,
+            },
+            webhooks: WebhooksConfig::default(),
         }
     }
 }

@@ -147,6 +147,9 @@ pub struct HandoffSettings {
     #[garde(length(max = HANDOFF_KEYWORDS_MAX), inner(custom(not_blank), length(chars, min = 1, max = 100)))]
     #[cfg_attr(feature = "openapi", schema(max_items = 50))]
     pub keywords: Vec<String>,
+    /// Sent to the end user once when their conversation is handed to a human (1–1000 characters).
+    #[garde(custom(not_blank), length(chars, min = 1, max = 1000))]
+    pub message: String,
 }
 
 impl Default for HandoffSettings {
@@ -155,6 +158,7 @@ impl Default for HandoffSettings {
             enabled: true,
             confidence_threshold: 0.4,
             keywords: ["human", "agent", "operator"].map(str::to_owned).to_vec(),
+            message: "Thanks for your patience: a member of our team will reply here shortly.".to_owned(),
         }
     }
 }

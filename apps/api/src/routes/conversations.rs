@@ -608,10 +608,20 @@ pub async fn send_agent_message(
     let (tenant, agent) = (caller.tenant_id(), caller.user_id());
     let text = body.text;
     let stored = in_tenant_tx(&mut conn, tenant, move |conn| {
-        Box::pin(async move { messages::insert_agent_reply(conn, tenant, id, agent, &text).await })
+        Box::pin(async move {
+            let Some((message, _)) = messages::insert_agent_reply(conn, tenant, id, agent, &text).await? else {
+                return Ok(None);
+            };
+            // the outbound consumer sends it through the channel
+            let queued = meta_chat_orchestrator::reply::queued_event(tenant, &message);
+            meta_chat_events::record(conn, tenant, std::slice::from_ref(&queued)).await?;
+            Ok::<_, meta_chat_database::DbError>(Some((message, queued)))
+        })
     })
     .await
     .map_err(internal)?;
-    let (message, _) = stored.ok_or(ApiError::NotFound)?;
+    let (message, queued) = stored.ok_or(ApiError::NotFound)?;
+    let relay = state.relay.clone();
+    tokio::spawn(async move { relay.publish_committed(tenant, vec![queued]).await });
     Ok(HttpResponse::Accepted().json(MessageResponse::from(message)))
 }

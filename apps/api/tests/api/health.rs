@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{assert_envelope, closed_port, host_port, spawn_app, spawn_app_with, with_host_port};
-use crate::tcp_proxy::TcpProxy;
+use meta_chat_database::testkit::tcp_proxy::TcpProxy;
 use meta_chat_shared::config::Secret;
 
 #[tokio::test]

@@ -85,6 +85,12 @@ pub fn build_app_with(customize: impl FnOnce(&mut Config, &TestDb)) -> (Applicat
     if let Ok(url) = std::env::var("METACHAT_AMQP__URL") {
         config.amqp.url = Secret::new(url);
     }
+    // each test app publishes to its own exchanges, never to another test's consumers
+    config.amqp.prefix = format!("test-{}", uuid::Uuid::now_v7().simple());
+    // cheap classic queues the broker deletes once the test is over (creating and deleting hundreds of quorum
+    // queues per run slows the broker down for every test; crates/events tests cover the quorum topology)
+    config.amqp.queue_expires_ms = 120_000;
+    config.amqp.queue_type = meta_chat_shared::config::QueueType::Classic;
     customize(&mut config, &db);
     let mailer = CapturingMailer::new();
     let app = Application::build_with_mailer(config.clone(), Arc::new(mailer.clone()), test_routes)

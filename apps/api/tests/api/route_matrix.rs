@@ -26,6 +26,8 @@ enum Access {
     Tenant(UserRole),
     /// A platform admin.
     Admin,
+    /// A third-party webhook: authenticated by its body's signature only (Meta, Stripe).
+    Signature,
 }
 
 /// Which tenant resource the `{id}` of a path names.
@@ -38,6 +40,7 @@ enum Resource {
     User,
     ApiKey,
     Tenant,
+    Webhook,
 }
 
 struct Route {
@@ -59,7 +62,7 @@ const fn route(
     Route { method, path, access, resource, body }
 }
 
-use Access::{Admin, Public, Tenant};
+use Access::{Admin, Public, Signature, Tenant};
 use Resource as R;
 const AGENT: Access = Tenant(UserRole::Agent);
 const ADMIN: Access = Tenant(UserRole::Admin);
@@ -131,6 +134,27 @@ const ROUTES: &[Route] = &[
     route("GET", "/channels/{id}", ADMIN, R::Channel, None),
     route("PATCH", "/channels/{id}", ADMIN, R::Channel, Some(r#"{"name": "x"}"#)),
     route("DELETE", "/channels/{id}", ADMIN, R::Channel, None),
+    route("GET", "/webhooks", ADMIN, R::None, None),
+    route(
+        "POST",
+        "/webhooks",
+        ADMIN,
+        R::None,
+        Some(r#"{"url": "https://203.0.113.10/hook", "events": ["message.received"]}"#),
+    ),
+    route("GET", "/webhooks/{id}", ADMIN, R::Webhook, None),
+    route("PATCH", "/webhooks/{id}", ADMIN, R::Webhook, Some(r#"{"description": "x"}"#)),
+    route("DELETE", "/webhooks/{id}", ADMIN, R::Webhook, None),
+    route("GET", "/webhooks/{id}/deliveries", ADMIN, R::Webhook, None),
+    route("POST", "/webhooks/{id}/test", ADMIN, R::Webhook, None),
+    route("GET", "/integrations/whatsapp/{id}", Public, R::None, None),
+    route("POST", "/integrations/whatsapp/{id}", Signature, R::Channel, None),
+    route("GET", "/integrations/messenger/{id}", Public, R::None, None),
+    route("POST", "/integrations/messenger/{id}", Signature, R::Channel, None),
+    route("GET", "/integrations/whatsapp", Public, R::None, None),
+    route("POST", "/integrations/whatsapp", Signature, R::None, None),
+    route("GET", "/integrations/messenger", Public, R::None, None),
+    route("POST", "/integrations/messenger", Signature, R::None, None),
 ];
 
 /// Two tenants with data, and tokens for acme's owner and agent, a platform admin and a widget session.
@@ -140,6 +164,8 @@ struct World {
     globex: Seeded,
     /// An API key row of each tenant (the key itself is never needed here).
     keys: (uuid::Uuid, uuid::Uuid),
+    /// A webhook of each tenant.
+    webhooks: (uuid::Uuid, uuid::Uuid),
     owner: String,
     agent: String,
     admin: String,
@@ -175,6 +201,19 @@ async fn world() -> World {
         .await;
         api_keys.push(id);
     }
+    let mut webhooks = Vec::new();
+    for tenant in [acme.tenant, globex.tenant] {
+        let id = uuid::Uuid::now_v7();
+        seed::exec(
+            &mut conn,
+            &format!(
+                "INSERT INTO tenant_webhooks (tenant_id, id, url, events, secret_enc) \
+                 VALUES ('{tenant}', '{id}', 'https://203.0.113.10/hook', ARRAY['message.received'], 'v1.k.a.b')"
+            ),
+        )
+        .await;
+        webhooks.push(id);
+    }
     let keys = JwtKeys::from_config(&app.config.auth).unwrap();
     let ttl = Duration::from_secs(600);
     let tenant_token = |user: uuid::Uuid, role: UserRole| {
@@ -206,7 +245,17 @@ async fn world() -> World {
         )
         .unwrap()
         .token;
-    World { app, acme, globex, keys: (api_keys[0], api_keys[1]), owner, agent, admin, widget }
+    World {
+        app,
+        acme,
+        globex,
+        keys: (api_keys[0], api_keys[1]),
+        webhooks: (webhooks[0], webhooks[1]),
+        owner,
+        agent,
+        admin,
+        widget,
+    }
 }
 
 impl World {
@@ -220,6 +269,7 @@ impl World {
             R::User => seeded.user.to_string(),
             R::Tenant => seeded.tenant.to_string(),
             R::ApiKey => (if foreign { self.keys.1 } else { self.keys.0 }).to_string(),
+            R::Webhook => (if foreign { self.webhooks.1 } else { self.webhooks.0 }).to_string(),
             R::None => uuid::Uuid::now_v7().to_string(),
         }
     }
@@ -242,9 +292,18 @@ async fn send(app: &TestApp, route: &Route, id: &str, token: Option<&str>, body:
 async fn tenant_digest(app: &TestApp, tenant: uuid::Uuid) -> Vec<String> {
     let mut conn = seed::connect(&app.db.owner_url()).await;
     let mut digests = Vec::new();
-    for table in
-        ["tenants", "tenant_users", "channels", "contacts", "conversations", "messages", "api_keys", "refresh_sessions"]
-    {
+    for table in [
+        "tenants",
+        "tenant_users",
+        "channels",
+        "contacts",
+        "conversations",
+        "messages",
+        "api_keys",
+        "refresh_sessions",
+        "tenant_webhooks",
+        "webhook_deliveries",
+    ] {
         let column = if table == "tenants" { "id" } else { "tenant_id" };
         let sql = format!(
             "SELECT coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') AS value FROM {table} t WHERE {column} = '{tenant}'"
@@ -285,7 +344,7 @@ async fn every_documented_route_is_in_the_table_and_vice_versa() {
 #[tokio::test]
 async fn protected_routes_refuse_missing_and_wrong_kind_credentials() {
     let w = world().await;
-    for route in ROUTES.iter().filter(|r| r.access != Public) {
+    for route in ROUTES.iter().filter(|r| matches!(r.access, Tenant(_) | Admin)) {
         let id = w.id(route.resource, false);
         let what = format!("{} {}", route.method, route.path);
         let res = send(&w.app, route, &id, None, route.body).await;
@@ -327,7 +386,7 @@ async fn unknown_body_fields_are_validation_errors_naming_the_field() {
         let token = match route.access {
             Admin => Some(w.admin.as_str()),
             Tenant(_) => Some(w.owner.as_str()),
-            Public => None,
+            Public | Signature => None,
         };
         let res = send(&w.app, route, &id, token, Some(r#"{"zzUnknown": true}"#)).await;
         let body = assert_envelope(res, 400, "VALIDATION_ERROR").await;
@@ -347,5 +406,27 @@ async fn roles_below_the_minimum_are_forbidden() {
         let res = send(&w.app, route, &id, Some(&w.agent), route.body).await;
         assert_eq!(res.status(), 403, "{} {} as an agent", route.method, route.path);
         assert_envelope(res, 403, "FORBIDDEN").await;
+    }
+}
+
+#[tokio::test]
+async fn signature_routes_refuse_unsigned_deliveries_whatever_the_credentials() {
+    let app = crate::helpers::spawn_app_with(|config, _| {
+        config.meta.app_secret = meta_chat_shared::config::Secret::new("platform-app-secret");
+        config.meta.verify_token = meta_chat_shared::config::Secret::new("platform-verify-token");
+    })
+    .await;
+    let (_, owner) = crate::api_keys::seeded_tenant(&app, "acme").await;
+    let whatsapp = crate::integrations::whatsapp_channel(&app, &owner).await;
+    let messenger = crate::integrations::messenger_channel(&app, &owner).await;
+    for route in ROUTES.iter().filter(|r| r.access == Signature) {
+        let id = if route.path.contains("messenger") { &messenger } else { &whatsapp };
+        let what = format!("{} {}", route.method, route.path);
+        for token in [None, Some(owner.as_str())] {
+            let res =
+                send(&app, route, id, token, Some(r#"{"object": "whatsapp_business_account", "entry": []}"#)).await;
+            assert_eq!(res.status(), 401, "{what} unsigned (bearer: {})", token.is_some());
+            assert_envelope(res, 401, "INVALID_SIGNATURE").await;
+        }
     }
 }

@@ -78,6 +78,9 @@ fn invalid_values_name_the_key() {
     let cases: Vec<(&str, Mutation)> = vec![
         ("database.url", Box::new(|c| c.database.url = Secret::new("mysql://x"))),
         ("amqp.url", Box::new(|c| c.amqp.url = Secret::new("http://x"))),
+        ("amqp.prefix", Box::new(|c| c.amqp.prefix = "a b".into())),
+        ("amqp.prefetch", Box::new(|c| c.amqp.prefetch = 0)),
+        ("amqp.retry_delays_ms", Box::new(|c| c.amqp.retry_delays_ms = vec![])),
         ("database.max_connections", Box::new(|c| c.database.max_connections = 0)),
         ("secrets.current_key_id", Box::new(|c| c.secrets.current_key_id = "nope".into())),
         (
@@ -118,6 +121,13 @@ fn invalid_values_name_the_key() {
             }),
         ),
         ("http.legacy_sunset", Box::new(|c| c.http.legacy_sunset = "tomorrow".into())),
+        (
+            "webhooks.allow_private_hosts[1]",
+            Box::new(|c| c.webhooks.allow_private_hosts = vec!["127.0.0.1".into(), "http://internal/".into()]),
+        ),
+        ("webhooks.timeout_ms", Box::new(|c| c.webhooks.timeout_ms = 0)),
+        ("webhooks.max_attempts_window_hours", Box::new(|c| c.webhooks.max_attempts_window_hours = 0)),
+        ("webhooks.disable_after_failures", Box::new(|c| c.webhooks.disable_after_failures = 0)),
     ];
     for (key, mutate) in cases {
         let mut config = Config::default();
@@ -147,4 +157,31 @@ fn secrets_are_redacted_in_debug_output() {
     assert!(!debug.contains(DEV_SECRET_KEY));
     assert!(!debug.contains(DEV_JWT_KEY));
     assert!(!debug.contains("metachat_app@"));
+}
+
+#[test]
+fn webhook_allowlist_takes_host_names_and_addresses() {
+    let mut config = Config::default();
+    assert!(config.webhooks.allow_private_hosts.is_empty(), "nothing is exempt from the SSRF guard by default");
+    assert_eq!((config.webhooks.timeout_ms, config.webhooks.max_attempts_window_hours), (10_000, 24));
+    assert_eq!(config.webhooks.disable_after_failures, 20);
+    config.webhooks.allow_private_hosts =
+        vec!["127.0.0.1".into(), "::1".into(), "[fd00::1]".into(), "hooks.internal".into(), "localhost".into()];
+    config.validate().unwrap();
+    for bad in ["", "10.0.0.1:8080", "a b", "-x.example", "https://x.example"] {
+        config.webhooks.allow_private_hosts = vec![bad.into()];
+        assert!(config.validate().is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn webhook_settings_load_from_the_environment() {
+    Jail::expect_with(|jail| {
+        jail.set_env("METACHAT_WEBHOOKS__ALLOW_PRIVATE_HOSTS", "[127.0.0.1, hooks.internal]");
+        jail.set_env("METACHAT_WEBHOOKS__DISABLE_AFTER_FAILURES", "5");
+        let config = load_in(jail, None).unwrap();
+        assert_eq!(config.webhooks.allow_private_hosts, ["127.0.0.1", "hooks.internal"]);
+        assert_eq!(config.webhooks.disable_after_failures, 5);
+        Ok(())
+    });
 }

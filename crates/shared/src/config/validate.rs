@@ -25,6 +25,7 @@ impl Config {
         self.validate_secrets()?;
         self.validate_auth()?;
         self.validate_mail()?;
+        self.validate_webhooks()?;
         self.validate_jobs()
     }
 
@@ -70,6 +71,44 @@ impl Config {
         require(db.statement_timeout_ms >= 100, "database.statement_timeout_ms", "must be at least 100")?;
         require(db.connect_timeout_ms >= 100, "database.connect_timeout_ms", "must be at least 100")?;
         require(has_scheme(self.amqp.url.expose(), &["amqp", "amqps"]), "amqp.url", "must be an amqp:// URL")?;
+        let prefix = &self.amqp.prefix;
+        require(
+            !prefix.is_empty()
+                && prefix.len() <= 64
+                && prefix.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')),
+            "amqp.prefix",
+            "must be 1-64 letters, digits, '-', '_' or '.'",
+        )?;
+        require((1..=1000).contains(&self.amqp.prefetch), "amqp.prefetch", "must be between 1 and 1000")?;
+        require(
+            !self.amqp.retry_delays_ms.is_empty()
+                && self.amqp.retry_delays_ms.len() <= 20
+                && self.amqp.retry_delays_ms.iter().all(|ms| (1..=86_400_000).contains(ms)),
+            "amqp.retry_delays_ms",
+            "must list 1-20 delays between 1 ms and 24 h",
+        )?;
+        require(self.amqp.sweep_interval_ms >= 100, "amqp.sweep_interval_ms", "must be at least 100")?;
+        require(self.amqp.sweep_after_ms >= 100, "amqp.sweep_after_ms", "must be at least 100")?;
+        require(
+            has_scheme(&self.meta.graph_base_url, &["http", "https"]),
+            "meta.graph_base_url",
+            "must be an http(s) URL",
+        )?;
+        let version = &self.meta.graph_api_version;
+        require(
+            version.len() <= 16
+                && version.strip_prefix('v').is_some_and(|rest| {
+                    rest.split('.').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+                }),
+            "meta.graph_api_version",
+            "must look like v23.0",
+        )?;
+        require((1..=1000).contains(&self.meta.sends_per_second), "meta.sends_per_second", "must be 1 to 1000")?;
+        require(
+            (1024..=104_857_600).contains(&self.meta.media_max_bytes),
+            "meta.media_max_bytes",
+            "must be between 1 KiB and 100 MiB",
+        )?;
         require(!self.telemetry.log_filter.trim().is_empty(), "telemetry.log_filter", "must not be empty")?;
         Ok(())
     }
@@ -211,4 +250,37 @@ impl Config {
         }
         Ok(())
     }
+
+    fn validate_webhooks(&self) -> Result<(), ConfigError> {
+        let hooks = &self.webhooks;
+        for (i, host) in hooks.allow_private_hosts.iter().enumerate() {
+            require(
+                valid_host(host),
+                &format!("webhooks.allow_private_hosts[{i}]"),
+                "must be a host name or an IP address (no scheme, port or path)",
+            )?;
+        }
+        require((100..=60_000).contains(&hooks.timeout_ms), "webhooks.timeout_ms", "must be 100 to 60000")?;
+        require(
+            (1..=168).contains(&hooks.max_attempts_window_hours),
+            "webhooks.max_attempts_window_hours",
+            "must be 1 to 168",
+        )?;
+        require(
+            (1..=10_000).contains(&hooks.disable_after_failures),
+            "webhooks.disable_after_failures",
+            "must be 1 to 10000",
+        )?;
+        require(hooks.poll_interval_ms >= 50, "webhooks.poll_interval_ms", "must be at least 50")
+    }
+}
+
+/// A host name (letters, digits, '-' and '.') or an IP address (IPv6 with or without brackets).
+fn valid_host(host: &str) -> bool {
+    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    bare.parse::<std::net::IpAddr>().is_ok()
+        || (!host.is_empty()
+            && host.len() <= 253
+            && !host.starts_with(['.', '-'])
+            && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'))
 }

@@ -1,6 +1,7 @@
 //! A TCP proxy that a test switches off and on, to take a dependency away from a running application
 //! and give it back. Off means nothing listens on the port (connection refused) and every connection
-//! that went through it is closed.
+//! that went through it is closed. Used to take PostgreSQL or RabbitMQ away from running code.
+#![expect(clippy::unwrap_used, clippy::missing_panics_doc, reason = "test support fails loudly")]
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -8,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
+/// A switchable TCP proxy.
 pub struct TcpProxy {
     port: u16,
     target: String,
@@ -19,13 +21,14 @@ impl TcpProxy {
     /// A proxy to `target` (`host:port`) on a free local port, switched off.
     pub fn new(target: &str) -> Self {
         Self {
-            port: super::helpers::closed_port(),
+            port: std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port(),
             target: target.to_owned(),
             accept: None,
             connections: Arc::default(),
         }
     }
 
+    /// `127.0.0.1:<port>` of the proxy.
     pub fn addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }

@@ -1,0 +1,206 @@
+//! What the worker's side of the message pipeline reads and writes: the one decision per inbound message
+//! (`message_replies`), outbound messages the assistant or the platform queue, the conversation history,
+//! and the outcome of sending (`queued → sent`, or `failed` with the provider's reason), plus the flag on a
+//! channel whose credentials the provider rejected. Every function runs in a tenant transaction.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use meta_chat_shared::ids::{ChannelId, ConversationId, TenantId};
+use uuid::Uuid;
+
+use crate::delivery::Applied;
+use crate::error::DbResult;
+use crate::messages::Message;
+use crate::schema::{channels, conversations, message_replies, messages};
+
+/// What the pipeline decided for an inbound message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The assistant replied.
+    Replied,
+    /// The conversation went to a human (the contact got the hand-off message).
+    Handoff,
+    /// Nothing was sent: a human owns the conversation.
+    Silent,
+}
+
+impl Outcome {
+    const fn as_str(self) -> &'static str {
+        match self {
+            Self::Replied => "replied",
+            Self::Handoff => "handoff",
+            Self::Silent => "silent",
+        }
+    }
+}
+
+/// Whether a decision was already taken for `inbound` (a redelivered event).
+pub async fn decided(conn: &mut AsyncPgConnection, tenant: TenantId, inbound: Uuid) -> DbResult<bool> {
+    let found: Option<Uuid> = message_replies::table
+        .filter(message_replies::tenant_id.eq(tenant.as_uuid()).and(message_replies::inbound_message_id.eq(inbound)))
+        .select(message_replies::inbound_message_id)
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(found.is_some())
+}
+
+/// Records the decision for `inbound`; `false` when another delivery of the same event recorded one first
+/// (its transaction must then write nothing else).
+pub async fn record_decision(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    inbound: Uuid,
+    conversation: ConversationId,
+    outcome: Outcome,
+    reply: Option<Uuid>,
+) -> DbResult<bool> {
+    let inserted = diesel::insert_into(message_replies::table)
+        .values((
+            message_replies::tenant_id.eq(tenant.as_uuid()),
+            message_replies::inbound_message_id.eq(inbound),
+            message_replies::conversation_id.eq(conversation.as_uuid()),
+            message_replies::outcome.eq(outcome.as_str()),
+            message_replies::reply_message_id.eq(reply),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(inserted == 1)
+}
+
+/// One message of `tenant` by id.
+pub async fn find_message(conn: &mut AsyncPgConnection, tenant: TenantId, id: Uuid) -> DbResult<Option<Message>> {
+    let found = messages::table
+        .filter(messages::tenant_id.eq(tenant.as_uuid()).and(messages::id.eq(id)))
+        .select(Message::as_select())
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(found)
+}
+
+/// The newest `limit` messages of a conversation before `before`, oldest first (the model's history).
+pub async fn history(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    conversation: ConversationId,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> DbResult<Vec<Message>> {
+    let mut rows: Vec<Message> = messages::table
+        .filter(messages::tenant_id.eq(tenant.as_uuid()))
+        .filter(messages::conversation_id.eq(conversation.as_uuid()))
+        .filter(messages::created_at.lt(before))
+        .order((messages::created_at.desc(), messages::id.desc()))
+        .limit(limit)
+        .select(Message::as_select())
+        .load(conn)
+        .await?;
+    rows.reverse();
+    Ok(rows)
+}
+
+/// An outbound text the platform sends on its own (`assistant` reply or `system` notice), queued.
+pub async fn queue_outbound(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    conversation: ConversationId,
+    sender: &str,
+    text: &str,
+    payload: &serde_json::Value,
+) -> DbResult<Message> {
+    let message: Message = diesel::insert_into(messages::table)
+        .values((
+            messages::tenant_id.eq(tenant.as_uuid()),
+            messages::id.eq(Uuid::now_v7()),
+            messages::conversation_id.eq(conversation.as_uuid()),
+            messages::direction.eq("outbound"),
+            messages::sender.eq(sender),
+            messages::type_.eq("text"),
+            messages::text.eq(text),
+            messages::payload.eq(payload),
+            messages::status.eq("queued"),
+        ))
+        .returning(Message::as_returning())
+        .get_result(conn)
+        .await?;
+    diesel::update(conversations::table)
+        .filter(conversations::tenant_id.eq(tenant.as_uuid()).and(conversations::id.eq(conversation.as_uuid())))
+        .set(conversations::last_message_at.eq(message.created_at))
+        .execute(conn)
+        .await?;
+    Ok(message)
+}
+
+fn applied(message: &Message) -> Applied {
+    Applied {
+        message_id: message.id,
+        conversation_id: message.conversation_id,
+        status: message.status.clone(),
+        error_code: message.error_code.clone(),
+        error_message: None,
+    }
+}
+
+/// `queued → sent` with the provider's message id; `None` when the message was not queued any more (a
+/// redelivered send, or a status callback that overtook this update).
+pub async fn mark_sent(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    id: Uuid,
+    external_id: &str,
+) -> DbResult<Option<Applied>> {
+    let updated: Option<Message> = diesel::update(messages::table)
+        .filter(messages::tenant_id.eq(tenant.as_uuid()).and(messages::id.eq(id)))
+        .filter(messages::status.eq("queued"))
+        .set((
+            messages::status.eq("sent"),
+            messages::external_id.eq(external_id),
+            messages::sent_at.eq(diesel::dsl::now),
+        ))
+        .returning(Message::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?;
+    Ok(updated.as_ref().map(applied))
+}
+
+/// `queued → failed` with the reason (code ≤ 64, message ≤ 1000 characters); `None` when not queued.
+pub async fn mark_failed(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    id: Uuid,
+    code: &str,
+    reason: &str,
+) -> DbResult<Option<Applied>> {
+    let code: String = code.chars().take(64).collect();
+    let reason: String = reason.chars().take(1000).collect();
+    let updated: Option<Message> = diesel::update(messages::table)
+        .filter(messages::tenant_id.eq(tenant.as_uuid()).and(messages::id.eq(id)))
+        .filter(messages::status.eq("queued"))
+        .set((
+            messages::status.eq("failed"),
+            messages::error_code.eq(&code),
+            messages::error_message.eq(&reason),
+            messages::failed_at.eq(diesel::dsl::now),
+        ))
+        .returning(Message::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?;
+    Ok(updated.as_ref().map(|message| Applied { error_message: Some(reason.clone()), ..applied(message) }))
+}
+
+/// Flags a channel whose credentials the provider rejected (cut to 500 characters); cleared when its
+/// secrets are updated.
+pub async fn flag_channel(conn: &mut AsyncPgConnection, tenant: TenantId, id: ChannelId, reason: &str) -> DbResult<()> {
+    let reason: String = reason.chars().take(500).collect();
+    diesel::update(channels::table)
+        .filter(channels::tenant_id.eq(tenant.as_uuid()).and(channels::id.eq(id.as_uuid())))
+        .set((channels::flagged_at.eq(diesel::dsl::now), channels::flag_reason.eq(reason)))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
