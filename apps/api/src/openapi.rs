@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorCode, ErrorEnvelope, FieldError};
 use crate::routes::{
-    admin, api_keys, auth, channels, contacts, conversations, health, integrations, team, tenant, webhooks,
+    admin, api_keys, auth, channels, contacts, conversations, health, integrations, media, team, tenant, webhooks,
 };
 
 /// The whole API's OpenAPI document.
@@ -56,6 +56,7 @@ use crate::routes::{
         channels::get_channel,
         channels::update_channel,
         channels::delete_channel,
+        media::get_message_media,
         integrations::verify_whatsapp_channel,
         integrations::receive_whatsapp_channel,
         integrations::verify_messenger_channel,

@@ -14,6 +14,7 @@ pub mod conversations;
 pub mod docs;
 pub mod health;
 pub mod integrations;
+pub mod media;
 pub mod team;
 pub mod tenant;
 pub mod webhooks;
@@ -36,6 +37,7 @@ pub fn configure_v1(cfg: &mut web::ServiceConfig) {
     docs::configure(cfg);
     auth::configure(cfg);
     conversations::configure(cfg);
+    media::configure(cfg);
     contacts::configure(cfg);
     api_keys::configure(cfg);
     channels::configure(cfg);

@@ -1,6 +1,6 @@
 //! The message pipeline's long-running parts, started by `run`: the `orchestrator` consumer
 //! (`message.received` → reply, hand-off or silence), the `outbound` consumer (`message.queued` → Graph
-//! API), the `webhooks` consumer (every public event → tenant webhook deliveries) and the delivery loop that
+//! API), the `media` consumer (inbound WhatsApp media → kept with the message), the `webhooks` consumer (every public event → tenant webhook deliveries) and the delivery loop that
 //! sends them, and the outbox sweeper that republishes events the relay did not publish. Each consumer
 //! reconnects on its own; all stop when the shutdown signal flips.
 
@@ -11,7 +11,7 @@ use meta_chat_channels::{GraphClient, SendRateLimiter};
 use meta_chat_database::{DbPool, pool};
 use meta_chat_events::{Consumer, ConsumerSpec, Publisher, Relay, Topology, topology, webhooks};
 use meta_chat_llm::{LocalProvider, Provider};
-use meta_chat_orchestrator::{OutboundHandler, ReplyHandler};
+use meta_chat_orchestrator::{MediaHandler, OutboundHandler, ReplyHandler};
 use meta_chat_shared::Config;
 use meta_chat_shared::secrets::Keyring;
 use tokio::sync::watch;
@@ -66,6 +66,17 @@ pub fn start_with(
         OutboundHandler::new(app.clone(), relay.clone(), graph, pacing, Arc::clone(&keyring), topology.max_retries());
     let spec = spec_of(&topology, topology::OUTBOUND)?;
     let consumer = Consumer::new(&url, spec, prefetch, Arc::new(outbound), Arc::clone(&publisher));
+    tasks.spawn(consumer.run(shutdown.clone()));
+
+    let media = MediaHandler::new(
+        app.clone(),
+        GraphClient::new(&config.meta.graph_base_url, &config.meta.graph_api_version)?,
+        Arc::clone(&keyring),
+        config.meta.media_max_bytes,
+        topology.max_retries(),
+    );
+    let spec = spec_of(&topology, topology::MEDIA)?;
+    let consumer = Consumer::new(&url, spec, prefetch, Arc::new(media), Arc::clone(&publisher));
     tasks.spawn(consumer.run(shutdown.clone()));
 
     let spec = spec_of(&topology, topology::WEBHOOKS)?;

@@ -99,6 +99,20 @@ pub struct WhatsAppConfig {
     pub app_secret: Secret,
     /// Webhook verification token.
     pub verify_token: Secret,
+    /// An approved message template sent instead of a free-form message when the 24-hour customer-service
+    /// window has closed (Graph error 131047); without one such messages fail with that reason.
+    #[serde(default)]
+    pub fallback_template: Option<TemplateRef>,
+}
+
+/// An approved WhatsApp message template, by name and language.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TemplateRef {
+    /// Template name: lower-case letters, digits and `_`, 1–512 characters.
+    pub name: String,
+    /// Template language code, e.g. `en` or `en_US`.
+    pub language: String,
 }
 
 /// A Facebook Messenger page.
@@ -144,6 +158,7 @@ enum Rule {
     VerifyToken,
     IdentitySecret,
     Origins,
+    Template,
 }
 
 struct FieldSpec {
@@ -162,6 +177,7 @@ const WHATSAPP_FIELDS: &[FieldSpec] = &[
     field("accessToken", Rule::Token, true),
     field("appSecret", Rule::Token, true),
     field("verifyToken", Rule::VerifyToken, true),
+    field("fallbackTemplate", Rule::Template, false),
 ];
 const MESSENGER_FIELDS: &[FieldSpec] = &[
     field("pageId", Rule::MetaId, true),
@@ -237,7 +253,12 @@ impl ChannelConfig {
     pub fn public_json(&self) -> Value {
         match self {
             Self::WhatsApp(c) => {
-                json!({ "phoneNumberId": c.phone_number_id, "businessAccountId": c.business_account_id })
+                let mut public =
+                    json!({ "phoneNumberId": c.phone_number_id, "businessAccountId": c.business_account_id });
+                if let Some(template) = &c.fallback_template {
+                    public["fallbackTemplate"] = json!(template);
+                }
+                public
             }
             Self::Messenger(c) => json!({ "pageId": c.page_id }),
             Self::WebChat(c) => json!({ "allowedOrigins": c.allowed_origins }),
@@ -277,6 +298,10 @@ fn check(rule: Rule, path: &str, value: &Value, errors: &mut ValidationErrors) {
         check_origins(path, value, errors);
         return;
     }
+    if let Rule::Template = rule {
+        check_template(path, value, errors);
+        return;
+    }
     let Some(text) = value.as_str() else {
         errors.add(path, "must be a string");
         return;
@@ -286,11 +311,38 @@ fn check(rule: Rule, path: &str, value: &Value, errors: &mut ValidationErrors) {
         Rule::Token => check_token(text, 1, 1024),
         Rule::VerifyToken => check_token(text, 8, 256),
         Rule::IdentitySecret => check_token(text, 16, 1024),
-        Rule::Origins => Ok(()),
+        Rule::Origins | Rule::Template => Ok(()),
     };
     if let Err(message) = verdict {
         errors.add(path, message);
     }
+}
+
+fn check_template(path: &str, value: &Value, errors: &mut ValidationErrors) {
+    let Some(object) = value.as_object() else {
+        errors.add(path, "must be an object {name, language}");
+        return;
+    };
+    for key in object.keys().filter(|key| !matches!(key.as_str(), "name" | "language")) {
+        errors.add(format!("{path}.{}", key_for_path(key)), "is not a field of a template");
+    }
+    match object.get("name").and_then(Value::as_str) {
+        Some(name)
+            if (1..=512).contains(&name.len())
+                && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') => {}
+        _ => errors.add(format!("{path}.name"), "must be 1 to 512 lower-case letters, digits or '_'"),
+    }
+    match object.get("language").and_then(Value::as_str) {
+        Some(language) if valid_template_language(language) => {}
+        _ => errors.add(format!("{path}.language"), "must be a language code such as en or en_US"),
+    }
+}
+
+fn valid_template_language(code: &str) -> bool {
+    let (lang, region) = code.split_once('_').map_or((code, None), |(l, r)| (l, Some(r)));
+    (2..=3).contains(&lang.len())
+        && lang.bytes().all(|b| b.is_ascii_lowercase())
+        && region.is_none_or(|r| r.len() == 2 && r.bytes().all(|b| b.is_ascii_uppercase()))
 }
 
 fn check_meta_id(text: &str) -> Result<(), String> {

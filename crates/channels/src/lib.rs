@@ -25,7 +25,7 @@ pub mod signature;
 pub mod validation;
 pub mod whatsapp;
 
-pub use config::{ChannelConfig, MessengerConfig, SecretField, WebChatConfig, WhatsAppConfig};
+pub use config::{ChannelConfig, MessengerConfig, SecretField, TemplateRef, WebChatConfig, WhatsAppConfig};
 pub use error::ChannelsError;
 pub use graph::{
     DownloadedMedia, GraphClient, GraphError, MediaKind, MessageTag, OutboundContent, QuickReply, SendError,

@@ -60,6 +60,10 @@ pub struct Channel {
     pub created_at: DateTime<Utc>,
     /// Last changed.
     pub updated_at: DateTime<Utc>,
+    /// When the provider last rejected the channel's credentials (cleared by new secrets).
+    pub flagged_at: Option<DateTime<Utc>>,
+    /// Why, as the provider said it.
+    pub flag_reason: Option<String>,
 }
 
 impl fmt::Debug for Channel {
@@ -78,6 +82,8 @@ impl fmt::Debug for Channel {
             .field("widget_key", &self.widget_key)
             .field("created_at", &self.created_at)
             .field("updated_at", &self.updated_at)
+            .field("flagged_at", &self.flagged_at)
+            .field("flag_reason", &self.flag_reason)
             .finish()
     }
 }
@@ -227,16 +233,16 @@ pub async fn update(
     if changes.is_empty() {
         return find(conn, tenant, id).await;
     }
-    if let Some(secrets) = &changes.secrets {
+    let target = channels::table.filter(channels::tenant_id.eq(tenant.as_uuid()).and(channels::id.eq(id.as_uuid())));
+    let updated = if let Some(secrets) = &changes.secrets {
         check_sealed(secrets)?;
-    }
-    Ok(diesel::update(channels::table)
-        .filter(channels::tenant_id.eq(tenant.as_uuid()).and(channels::id.eq(id.as_uuid())))
-        .set(changes)
-        .returning(Channel::as_returning())
-        .get_result(conn)
-        .await
-        .optional()?)
+        // new credentials clear the flag the provider's refusal of the old ones set
+        let unflag = (channels::flagged_at.eq(None::<DateTime<Utc>>), channels::flag_reason.eq(None::<String>));
+        diesel::update(target).set((changes, unflag)).returning(Channel::as_returning()).get_result(conn).await
+    } else {
+        diesel::update(target).set(changes).returning(Channel::as_returning()).get_result(conn).await
+    };
+    Ok(updated.optional()?)
 }
 
 /// Deletes a channel (its contacts, conversations and messages cascade); `false` for unknown ids and other

@@ -21,6 +21,7 @@ pub mod inbound;
 pub mod integrity;
 pub mod keyset;
 mod lookup;
+pub mod media;
 pub mod messages;
 pub mod migrations;
 pub mod outbox;

@@ -328,6 +328,25 @@ diesel::table! {
     use pgvector::sql_types::*;
     use crate::sql_types::Tsvector;
 
+    media_blobs (id) {
+        tenant_id -> Uuid,
+        id -> Uuid,
+        conversation_id -> Uuid,
+        message_id -> Uuid,
+        message_created_at -> Timestamptz,
+        mime_type -> Text,
+        size_bytes -> Int4,
+        sha256 -> Bytea,
+        data -> Bytea,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use pgvector::sql_types::*;
+    use crate::sql_types::Tsvector;
+
     message_replies (inbound_message_id) {
         tenant_id -> Uuid,
         inbound_message_id -> Uuid,
@@ -581,6 +600,7 @@ diesel::joinable!(email_tokens -> tenants (tenant_id));
 diesel::joinable!(inbound_receipts -> tenants (tenant_id));
 diesel::joinable!(invoices -> tenants (tenant_id));
 diesel::joinable!(mcp_servers -> tenants (tenant_id));
+diesel::joinable!(media_blobs -> tenants (tenant_id));
 diesel::joinable!(message_replies -> tenants (tenant_id));
 diesel::joinable!(messages -> tenants (tenant_id));
 diesel::joinable!(outbox_events -> tenants (tenant_id));
@@ -610,6 +630,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     integrity_reports,
     invoices,
     mcp_servers,
+    media_blobs,
     message_replies,
     messages,
     outbox_events,

@@ -45,6 +45,8 @@ impl ConsumerSpec {
 pub const ORCHESTRATOR: &str = "orchestrator";
 /// The outbound send consumer: `message.queued`.
 pub const OUTBOUND: &str = "outbound";
+/// The inbound media consumer: `message.received`.
+pub const MEDIA: &str = "media";
 /// The tenant webhook fan-out consumer: every public event.
 pub const WEBHOOKS: &str = "webhooks";
 
@@ -58,6 +60,7 @@ pub fn platform_consumers() -> Vec<ConsumerSpec> {
     vec![
         ConsumerSpec::new(ORCHESTRATOR, &["message.received"]),
         ConsumerSpec::new(OUTBOUND, &["message.queued"]),
+        ConsumerSpec::new(MEDIA, &["message.received"]),
         ConsumerSpec::new(WEBHOOKS, &public),
     ]
 }

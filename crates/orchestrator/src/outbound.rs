@@ -5,14 +5,16 @@
 //! again, so a redelivered event sends nothing twice.
 //!
 //! Windows: WhatsApp refuses free-form messages 24 hours after the contact's last message (Graph error
-//! 131047: the message fails with that reason). Messenger allows agent replies up to 7 days after it with
+//! 131047): the channel's `fallbackTemplate` is sent instead when configured, otherwise the message fails
+//! with that reason. Messenger allows agent replies up to 7 days after it with
 //! the `HUMAN_AGENT` tag and fails them clearly after that. Rejected credentials flag the channel.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use meta_chat_channels::{
-    GraphClient, MessageTag, OutboundContent, SecretField, SendError, SendErrorKind, SendRateLimiter, open_secret,
+    GraphClient, MessageTag, OutboundContent, SecretField, SendError, SendErrorKind, SendRateLimiter, TemplateRef,
+    open_secret,
 };
 use meta_chat_database::channels::{self, Channel};
 use meta_chat_database::delivery::Applied;
@@ -102,7 +104,25 @@ impl OutboundHandler {
             ChannelType::WhatsApp => {
                 let Ok(token) = secret(SecretField::AccessToken) else { return Ok(no_token()) };
                 self.pacing.acquire(&account).await;
-                let sent = self.graph.whatsapp_send(&account, token.expose(), &job.recipient, &content, None).await?;
+                let sent = match self
+                    .graph
+                    .whatsapp_send(&account, token.expose(), &job.recipient, &content, None)
+                    .await
+                {
+                    Err(err) if matches!(err.kind, SendErrorKind::WindowClosed) => {
+                        // outside the 24-hour window only an approved template may be sent
+                        let Some(template) = fallback_template(&job.channel) else { return Err(err) };
+                        tracing::info!(message_id = %job.message.id, "window closed; sending the fallback template");
+                        let content = OutboundContent::Template {
+                            name: template.name,
+                            language: template.language,
+                            body_parameters: Vec::new(),
+                        };
+                        self.pacing.acquire(&account).await;
+                        self.graph.whatsapp_send(&account, token.expose(), &job.recipient, &content, None).await?
+                    }
+                    other => other?,
+                };
                 Ok(Sent::Ok(sent.external_id))
             }
             ChannelType::Messenger => {
@@ -155,6 +175,11 @@ impl OutboundHandler {
         })
         .await
     }
+}
+
+/// The WhatsApp channel's `fallbackTemplate`, if configured.
+fn fallback_template(channel: &Channel) -> Option<TemplateRef> {
+    serde_json::from_value(channel.config.get("fallbackTemplate")?.clone()).ok()
 }
 
 fn no_token() -> Sent {

@@ -76,6 +76,10 @@ pub struct WhatsAppConfigDoc {
     pub app_secret: String,
     /// Write-only: webhook verification token (8–256 characters).
     pub verify_token: String,
+    /// Optional: the approved template `{name, language}` sent instead of a free-form message once the
+    /// 24-hour customer-service window has closed.
+    #[schema(value_type = Option<Object>)]
+    pub fallback_template: Option<Value>,
 }
 
 /// `config` of a Messenger channel. Secret fields are write-only.
@@ -199,6 +203,11 @@ pub struct ChannelResponse {
     pub created_at: DateTime<Utc>,
     /// Last changed.
     pub updated_at: DateTime<Utc>,
+    /// When the provider last rejected the channel's credentials (sending fails until new secrets are set);
+    /// `null` when healthy.
+    pub flagged_at: Option<DateTime<Utc>>,
+    /// The provider's reason for the flag.
+    pub flag_reason: Option<String>,
 }
 
 impl ChannelResponse {
@@ -225,6 +234,8 @@ impl ChannelResponse {
             widget_key: channel.widget_key,
             created_at: channel.created_at,
             updated_at: channel.updated_at,
+            flagged_at: channel.flagged_at,
+            flag_reason: channel.flag_reason,
         }
     }
 }

@@ -90,9 +90,14 @@ async fn world_with(customize: impl FnOnce(&mut Config) + Send) -> World {
     World { app, graph, owner }
 }
 
-/// The JSON bodies of the sends the fake Graph API received.
+/// The JSON bodies of the sends (POSTs) the fake Graph API received.
 async fn sends(graph: &MockServer) -> Vec<Value> {
-    graph.received_requests().await.unwrap_or_default().iter().map(|r| r.body_json::<Value>().unwrap()).collect()
+    let requests = graph.received_requests().await.unwrap_or_default();
+    requests
+        .iter()
+        .filter(|r| r.method == wiremock::http::Method::POST)
+        .map(|r| r.body_json::<Value>().unwrap())
+        .collect()
 }
 
 /// Waits (20 s deadline, not a measurement) until the fake Graph API has received `n` sends.
@@ -401,4 +406,156 @@ async fn tenant_webhooks_receive_signed_events_from_the_pipeline() {
     events.sort();
     assert_eq!(events, ["message.received", "message.sent"]);
     worker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_closed_window_sends_the_fallback_template_when_the_channel_has_one() {
+    let w = world_with(|_| {}).await;
+    Mock::given(method("POST"))
+        .and(path("/v23.0/106540352242922/messages"))
+        .and(wiremock::matchers::body_partial_json(json!({ "type": "text" })))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({ "error": {
+            "message": "(#131047) Re-engagement message", "type": "OAuthException", "code": 131_047, "fbtrace_id": "A" } })))
+        .with_priority(1)
+        .mount(&w.graph)
+        .await;
+    let worker = Worker::start(&w.app.config, Arc::new(LocalProvider));
+    let channel = whatsapp_channel(&w.app, &w.owner).await;
+    let template = json!({ "config": { "fallbackTemplate": { "name": "follow_up", "language": "en_US" } } });
+    let res = send(&w.app, Method::PATCH, &format!("/channels/{channel}"), &w.owner, Some(template)).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["config"]["fallbackTemplate"],
+        json!({ "name": "follow_up", "language": "en_US" })
+    );
+    assert_eq!(
+        deliver(&w.app, &format!("/integrations/whatsapp/{channel}"), TEXT, Some(APP_SECRET)).await.status(),
+        200
+    );
+    wait_for_rows(&w.app, "SELECT status AS value FROM messages WHERE direction = 'outbound'", &["sent"]).await;
+    let sent = sends(&w.graph).await;
+    let template = sent.iter().find(|send| send["type"] == "template").expect("a template send");
+    assert_eq!(template["template"]["name"], "follow_up");
+    assert_eq!(template["to"], "16505551234");
+    worker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rejected_credentials_fail_the_message_and_flag_the_channel_until_new_secrets_arrive() {
+    let w = world_with(|_| {}).await;
+    Mock::given(method("POST"))
+        .and(path("/v23.0/106540352242922/messages"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({ "error": {
+            "message": "Error validating access token: Session has expired", "type": "OAuthException", "code": 190,
+            "fbtrace_id": "A" } })))
+        .with_priority(1)
+        .mount(&w.graph)
+        .await;
+    let worker = Worker::start(&w.app.config, Arc::new(LocalProvider));
+    let channel = whatsapp_channel(&w.app, &w.owner).await;
+    assert_eq!(
+        deliver(&w.app, &format!("/integrations/whatsapp/{channel}"), TEXT, Some(APP_SECRET)).await.status(),
+        200
+    );
+    wait_for_rows(
+        &w.app,
+        "SELECT concat_ws('|', status, error_code) AS value FROM messages WHERE direction = 'outbound'",
+        &["failed|190"],
+    )
+    .await;
+    let shown: Value =
+        send(&w.app, Method::GET, &format!("/channels/{channel}"), &w.owner, None).await.json().await.unwrap();
+    assert!(shown["flaggedAt"].is_string(), "{shown}");
+    assert!(shown["flagReason"].as_str().unwrap().contains("access token"), "{shown}");
+
+    let fix = json!({ "config": { "accessToken": "EAAGfreshAccessToken9876543210" } });
+    let fixed: Value =
+        send(&w.app, Method::PATCH, &format!("/channels/{channel}"), &w.owner, Some(fix)).await.json().await.unwrap();
+    assert!(fixed["flaggedAt"].is_null() && fixed["flagReason"].is_null(), "{fixed}");
+    worker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn inbound_media_is_downloaded_kept_with_the_message_and_served_as_an_attachment() {
+    let w = world_with(|config| config.meta.media_max_bytes = 4096).await;
+    let picture: Vec<u8> = (0..2048u32).map(|i| (i % 251) as u8).collect();
+    Mock::given(method("GET"))
+        .and(path("/v23.0/1003383421387256"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "url": format!("{}/files/receipt", w.graph.uri()), "mime_type": "image/jpeg",
+            "sha256": "Ku3Gsc7yWv2r4N2wq1dcVbq1T6x3dAq4wPzVnHdd8Yk=", "file_size": picture.len(), "id": "1003383421387256" })))
+        .mount(&w.graph)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/files/receipt"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_bytes(picture.clone()).insert_header("content-type", "image/jpeg"),
+        )
+        .mount(&w.graph)
+        .await;
+    let worker = Worker::start(&w.app.config, Arc::new(LocalProvider));
+    let channel = whatsapp_channel(&w.app, &w.owner).await;
+    assert_eq!(
+        deliver(&w.app, &format!("/integrations/whatsapp/{channel}"), BATCH, Some(APP_SECRET)).await.status(),
+        200
+    );
+    wait_for_rows(
+        &w.app,
+        "SELECT coalesce(payload->'blob'->>'size', payload->>'mediaError', '') AS value FROM messages WHERE external_id = 'wamid.BATCH0002'",
+        &["2048"],
+    )
+    .await;
+    let ids = rows(
+        &w.app,
+        "SELECT conversation_id::text || ' ' || id::text AS value FROM messages WHERE external_id = 'wamid.BATCH0002'",
+    )
+    .await;
+    let (conversation, message) = ids[0].split_once(' ').unwrap();
+    let res =
+        send(&w.app, Method::GET, &format!("/conversations/{conversation}/messages/{message}/media"), &w.owner, None)
+            .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "image/jpeg");
+    assert!(res.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    assert_eq!(res.bytes().await.unwrap().to_vec(), picture);
+    // a text message has no file; a message of another conversation is not found
+    let text = rows(&w.app, "SELECT id::text AS value FROM messages WHERE external_id = 'wamid.BATCH0001'").await;
+    let res =
+        send(&w.app, Method::GET, &format!("/conversations/{conversation}/messages/{}/media", text[0]), &w.owner, None)
+            .await;
+    assert_eq!(res.status(), 404);
+    assert_eq!(rows(&w.app, "SELECT count(*)::text AS value FROM media_blobs").await, ["1"]);
+    worker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn media_over_the_size_cap_is_not_kept_and_the_message_says_why() {
+    let w = world_with(|config| config.meta.media_max_bytes = 1024).await;
+    Mock::given(method("GET"))
+        .and(path("/v23.0/1003383421387256"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "url": format!("{}/files/big", w.graph.uri()), "mime_type": "image/jpeg", "file_size": 5_000_000 })))
+        .mount(&w.graph)
+        .await;
+    let worker = Worker::start(&w.app.config, Arc::new(LocalProvider));
+    let channel = whatsapp_channel(&w.app, &w.owner).await;
+    assert_eq!(
+        deliver(&w.app, &format!("/integrations/whatsapp/{channel}"), BATCH, Some(APP_SECRET)).await.status(),
+        200
+    );
+    for _ in 0..400 {
+        let note = rows(
+            &w.app,
+            "SELECT coalesce(payload->>'mediaError', '') AS value FROM messages WHERE external_id = 'wamid.BATCH0002'",
+        )
+        .await;
+        if !note[0].is_empty() {
+            assert!(note[0].contains("larger"), "{note:?}");
+            assert_eq!(rows(&w.app, "SELECT count(*)::text AS value FROM media_blobs").await, ["0"]);
+            worker.stop().await;
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no mediaError recorded");
 }

@@ -207,3 +207,33 @@ fn secret_field_table_matches_the_field_specs() {
         assert_eq!(serde_json::to_value(field).unwrap(), json!(field.as_str()));
     }
 }
+
+#[test]
+fn a_fallback_template_is_optional_checked_and_public() {
+    let template = json!({ "name": "follow_up_2", "language": "pt_BR" });
+    let parsed = ChannelConfig::parse(ChannelType::WhatsApp, &with(whatsapp(), "fallbackTemplate", template.clone()));
+    assert_eq!(parsed.unwrap().public_json()["fallbackTemplate"], template);
+    assert!(
+        ChannelConfig::parse(ChannelType::WhatsApp, &whatsapp())
+            .unwrap()
+            .public_json()
+            .get("fallbackTemplate")
+            .is_none()
+    );
+    let bad = json!({ "name": "Follow Up", "language": "english", "extra": 1 });
+    let mut paths = error_paths(ChannelType::WhatsApp, &with(whatsapp(), "fallbackTemplate", bad));
+    paths.sort();
+    assert_eq!(
+        paths,
+        ["config.fallbackTemplate.extra", "config.fallbackTemplate.language", "config.fallbackTemplate.name"]
+    );
+    assert_eq!(
+        error_paths(ChannelType::WhatsApp, &with(whatsapp(), "fallbackTemplate", json!("follow_up"))),
+        ["config.fallbackTemplate"]
+    );
+    assert_eq!(
+        error_paths(ChannelType::Messenger, &with(messenger(), "fallbackTemplate", json!({}))),
+        ["config.fallbackTemplate"],
+        "WhatsApp only"
+    );
+}

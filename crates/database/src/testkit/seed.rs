@@ -94,3 +94,8 @@ pub async fn texts(conn: &mut AsyncPgConnection, sql: &str) -> Vec<String> {
     let rows: Vec<Row> = diesel::sql_query(sql).load(conn).await.unwrap_or_else(|e| panic!("`{sql}`: {e}"));
     rows.into_iter().map(|row| row.value).collect()
 }
+
+/// Runs `sql`, which may hold several statements (`BEGIN; …; COMMIT;`), as one simple-protocol batch.
+pub async fn batch(conn: &mut AsyncPgConnection, sql: &str) {
+    diesel_async::SimpleAsyncConnection::batch_execute(conn, sql).await.unwrap_or_else(|e| panic!("batch: {e}"));
+}
