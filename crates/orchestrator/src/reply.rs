@@ -199,6 +199,32 @@ pub fn queued_event(tenant: TenantId, message: &meta_chat_database::messages::Me
     )
 }
 
+/// The event announcing a conversation's new state after an agent or API change: `conversation.closed`,
+/// `conversation.handoff_requested` (handed to humans with a reason), otherwise `conversation.updated`.
+#[must_use]
+pub fn conversation_changed(
+    tenant: TenantId,
+    conversation: &meta_chat_database::conversations::Conversation,
+    handoff: bool,
+) -> Envelope {
+    let event_type = match conversation.status.as_str() {
+        "closed" => EventType::ConversationClosed,
+        "assigned_human" if handoff => EventType::ConversationHandoffRequested,
+        _ => EventType::ConversationUpdated,
+    };
+    Envelope::new(
+        event_type,
+        tenant,
+        Some(conversation.id),
+        json!({
+            "conversationId": conversation.id,
+            "status": conversation.status,
+            "assigneeId": conversation.assignee_id,
+            "reason": conversation.handoff_reason,
+        }),
+    )
+}
+
 /// Whether the text contains a hand-off keyword (whole words, case-insensitive) or the action is a
 /// "talk to a person" button or postback.
 #[must_use]

@@ -326,10 +326,16 @@ async fn apply_change(
     change: ConversationChange,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = connection(state).await?;
+    let handoff = change.handoff_reason.is_some();
     let outcome = in_tenant_tx(&mut conn, tenant, move |conn| {
         Box::pin(async move {
             match conversations::change(conn, tenant, id, &change).await? {
-                Ok(_) => Ok(conversations::find(conn, tenant, id).await?.map(Ok)),
+                Ok(changed) => {
+                    // agents and tenant webhooks learn about it; the outbox commits with the change
+                    let event = meta_chat_orchestrator::reply::conversation_changed(tenant, &changed, handoff);
+                    meta_chat_events::record(conn, tenant, std::slice::from_ref(&event)).await?;
+                    Ok(conversations::find(conn, tenant, id).await?.map(|item| Ok((item, event))))
+                }
                 Err(refusal) => Ok::<_, DbError>(Some(Err(refusal))),
             }
         })
@@ -337,7 +343,11 @@ async fn apply_change(
     .await
     .map_err(internal)?;
     match outcome {
-        Some(Ok(item)) => Ok(HttpResponse::Ok().json(ConversationResponse::from(item))),
+        Some(Ok((item, event))) => {
+            let relay = state.relay.clone();
+            tokio::spawn(async move { relay.publish_committed(tenant, vec![event]).await });
+            Ok(HttpResponse::Ok().json(ConversationResponse::from(item)))
+        }
         Some(Err(refusal)) => Err(refused(&refusal)),
         None => Err(ApiError::NotFound),
     }

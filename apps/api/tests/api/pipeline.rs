@@ -559,3 +559,75 @@ async fn media_over_the_size_cap_is_not_kept_and_the_message_says_why() {
     }
     panic!("no mediaError recorded");
 }
+
+const MESSENGER_TEXT: &[u8] = include_bytes!("../../../../../shared/fixtures/messenger/text_and_attachment.json");
+
+/// Moves the contact's last inbound message `hours` into the past.
+async fn last_inbound_hours_ago(app: &TestApp, contact_external_id: &str, hours: i64) {
+    let mut owner = meta_chat_database::testkit::seed::connect(&app.db.owner_url()).await;
+    meta_chat_database::testkit::seed::exec(
+        &mut owner,
+        &format!(
+            "UPDATE conversations SET last_inbound_at = now() - interval '{hours} hours' \
+             WHERE contact_id = (SELECT id FROM contacts WHERE external_id = '{contact_external_id}')"
+        ),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn messenger_replies_and_agent_replies_follow_the_messaging_windows_and_closed_conversations_reopen() {
+    let w = world_with(|_| {}).await;
+    let worker = Worker::start(&w.app.config, Arc::new(LocalProvider));
+    let page = messenger_channel(&w.app, &w.owner).await;
+    let path = format!("/integrations/messenger/{page}");
+    assert_eq!(deliver(&w.app, &path, MESSENGER_TEXT, Some(APP_SECRET)).await.status(), 200);
+    let sent = wait_for_sends(&w.graph, 1).await;
+    assert_eq!(sent[0]["recipient"]["id"], "6543219876543210");
+    assert_eq!(sent[0]["messaging_type"], "RESPONSE");
+    let conversation =
+        rows(&w.app, &format!("SELECT id::text AS value FROM conversations WHERE channel_id = '{page}'")).await[0]
+            .clone();
+    let reply = |text: &str| json!({ "text": text });
+    let agent_path = format!("/conversations/{conversation}/messages");
+
+    // three days after the contact's last message: an agent reply goes out with the HUMAN_AGENT tag
+    last_inbound_hours_ago(&w.app, "6543219876543210", 72).await;
+    assert_eq!(send(&w.app, Method::POST, &agent_path, &w.owner, Some(reply("Following up"))).await.status(), 202);
+    let sent = wait_for_sends(&w.graph, 2).await;
+    assert_eq!(sent[1]["messaging_type"], "MESSAGE_TAG");
+    assert_eq!(sent[1]["tag"], "HUMAN_AGENT");
+
+    // eight days after: it fails with a clear reason and nothing is sent
+    last_inbound_hours_ago(&w.app, "6543219876543210", 192).await;
+    assert_eq!(send(&w.app, Method::POST, &agent_path, &w.owner, Some(reply("Too late"))).await.status(), 202);
+    wait_for_rows(
+        &w.app,
+        "SELECT concat_ws('|', status, error_code) AS value FROM messages WHERE text = 'Too late'",
+        &["failed|window_closed"],
+    )
+    .await;
+    assert_eq!(sends(&w.graph).await.len(), 2);
+
+    // closed, then the contact writes again: the same conversation reopens, back with the assistant
+    let res = send(
+        &w.app,
+        Method::PATCH,
+        &format!("/conversations/{conversation}"),
+        &w.owner,
+        Some(json!({ "status": "closed" })),
+    )
+    .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let again = String::from_utf8(MESSENGER_TEXT.to_vec()).unwrap().replace("m_AbCdEfGhIjKlMnOp0001", "m_Again0001");
+    assert_eq!(deliver(&w.app, &path, again.as_bytes(), Some(APP_SECRET)).await.status(), 200);
+    let sent = wait_for_sends(&w.graph, 3).await;
+    assert_eq!(sent[2]["messaging_type"], "RESPONSE");
+    let status = rows(&w.app, &format!("SELECT status AS value FROM conversations WHERE channel_id = '{page}'")).await;
+    assert_eq!(status, ["active"], "one conversation, reopened");
+    assert_eq!(
+        rows(&w.app, "SELECT count(*)::text AS value FROM outbox_events WHERE event_type = 'conversation.updated' AND payload->>'change' = 'reopened'").await,
+        ["1"]
+    );
+    worker.stop().await;
+}
