@@ -30,6 +30,8 @@ use uuid::Uuid;
 
 use crate::ingest::status_event;
 
+/// The longest provider-requested wait (`Retry-After`) honoured in place; longer ones go to the retry queue.
+const MAX_INLINE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 /// Messenger's standard messaging window.
 const MESSENGER_WINDOW_HOURS: i64 = 24;
 /// Messenger's `HUMAN_AGENT` tag window.
@@ -207,7 +209,16 @@ impl Handler for OutboundHandler {
             };
             return self.finish(tenant, &job, failed).await;
         }
-        let outcome = match self.send(tenant, &job).await {
+        let mut sent = self.send(tenant, &job).await;
+        // throttled with an explicit wait: honour it once here rather than guessing with the retry queue
+        if let Err(SendError { kind: SendErrorKind::RateLimited { retry_after: Some(wait) }, .. }) = &sent
+            && *wait <= MAX_INLINE_WAIT
+        {
+            tracing::info!(message_id = %id, wait_ms = wait.as_millis(), "throttled by the provider; waiting as asked");
+            tokio::time::sleep(*wait).await;
+            sent = self.send(tenant, &job).await;
+        }
+        let outcome = match sent {
             Ok(outcome) => outcome,
             Err(err) if err.is_retryable() && attempt < self.max_retries => {
                 tracing::warn!(message_id = %id, kind = err.kind.as_str(), attempt, "send failed; will retry");

@@ -631,3 +631,26 @@ async fn messenger_replies_and_agent_replies_follow_the_messaging_windows_and_cl
     );
     worker.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_throttled_send_waits_as_long_as_the_provider_asks_and_then_goes_out() {
+    // retry queues far longer than the test: only honouring Retry-After can send in time
+    let w = world_with(|config| config.amqp.retry_delays_ms = vec![600_000]).await;
+    Mock::given(method("POST"))
+        .and(path("/v23.0/106540352242922/messages"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1").set_body_json(json!({ "error": {
+            "message": "(#130429) Rate limit hit", "type": "OAuthException", "code": 130_429, "fbtrace_id": "A" } })))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&w.graph)
+        .await;
+    let worker = Worker::start(&w.app.config, Arc::new(LocalProvider));
+    let channel = whatsapp_channel(&w.app, &w.owner).await;
+    assert_eq!(
+        deliver(&w.app, &format!("/integrations/whatsapp/{channel}"), TEXT, Some(APP_SECRET)).await.status(),
+        200
+    );
+    wait_for_rows(&w.app, "SELECT status AS value FROM messages WHERE direction = 'outbound'", &["sent"]).await;
+    assert_eq!(sends(&w.graph).await.len(), 2, "the throttled attempt and the one after the wait");
+    worker.stop().await;
+}
