@@ -6,7 +6,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorCode, ErrorEnvelope, FieldError};
 use crate::routes::{
-    admin, api_keys, auth, channels, contacts, conversations, health, integrations, media, team, tenant, webhooks,
+    admin, api_keys, auth, billing, channels, contacts, conversations, health, integrations, media, team, tenant,
+    webhooks,
 };
 
 /// The whole API's OpenAPI document.
@@ -57,6 +58,7 @@ use crate::routes::{
         channels::update_channel,
         channels::delete_channel,
         media::get_message_media,
+        billing::list_plans,
         integrations::verify_whatsapp_channel,
         integrations::receive_whatsapp_channel,
         integrations::verify_messenger_channel,
@@ -132,6 +134,10 @@ use crate::routes::{
         api_keys::ApiKeyList,
         channels::ChannelTypeDto,
         integrations::WebhookAccepted,
+        billing::PlanList,
+        billing::PlanDto,
+        billing::PriceDto,
+        billing::LimitsDto,
         channels::WhatsAppConfigDoc,
         channels::MessengerConfigDoc,
         channels::WebChatConfigDoc,
@@ -175,6 +181,7 @@ use crate::routes::{
         (name = "admin", description = "Platform administration: tenants, suspension, plan overrides, audit log"),
         (name = "api-keys", description = "Server-to-server API keys: create (shown once), list, rotate, revoke"),
         (name = "channels", description = "WhatsApp numbers, Messenger pages and web chat widgets"),
+        (name = "billing", description = "Plans (public); subscriptions, usage and Stripe come with the billing issue"),
         (name = "integrations", description = "Meta webhooks (WhatsApp, Messenger): signature-authenticated deliveries"),
         (name = "tenant", description = "The organisation and its settings: assistant, RAG, handoff, LLM, widget"),
         (name = "team", description = "Team members: invitations, roles, removal"),

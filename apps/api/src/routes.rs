@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod api_keys;
 pub mod auth;
+pub mod billing;
 pub mod channels;
 pub mod contacts;
 pub mod conversations;
@@ -36,6 +37,7 @@ pub fn configure_v1(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
     docs::configure(cfg);
     auth::configure(cfg);
+    billing::configure(cfg);
     conversations::configure(cfg);
     media::configure(cfg);
     contacts::configure(cfg);

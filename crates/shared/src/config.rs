@@ -10,9 +10,11 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+mod billing;
 mod validate;
 mod webhooks;
 
+pub use billing::{BillingConfig, PlanConfig, PlanLimits, PlansConfig};
 pub use webhooks::WebhooksConfig;
 
 /// The environment variable that names an explicit configuration file (it must exist when set).
@@ -122,6 +124,8 @@ pub struct Config {
     pub meta: MetaConfig,
     /// Tenant outbound webhooks: the SSRF guard's allowlist, timeouts, retries and auto-disable.
     pub webhooks: WebhooksConfig,
+    /// Plans: limits and prices.
+    pub billing: BillingConfig,
 }
 
 /// Meta: the Graph API endpoint, send pacing, inbound media, and the platform-level Meta app whose webhooks
@@ -438,6 +442,7 @@ impl Default for Config {
                 media_max_bytes: 16 * 1024 * 1024,
             },
             webhooks: WebhooksConfig::default(),
+            billing: BillingConfig::default(),
         }
     }
 }

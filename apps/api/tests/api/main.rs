@@ -5,6 +5,7 @@
 mod admin;
 mod api_keys;
 mod auth;
+mod billing;
 mod channels;
 mod docs;
 mod errors;

@@ -80,6 +80,8 @@ fn invalid_values_name_the_key() {
         ("amqp.url", Box::new(|c| c.amqp.url = Secret::new("http://x"))),
         ("amqp.prefix", Box::new(|c| c.amqp.prefix = "a b".into())),
         ("amqp.prefetch", Box::new(|c| c.amqp.prefetch = 0)),
+        ("billing.plans.pro.currency", Box::new(|c| c.billing.plans.pro.currency = "US dollars".into())),
+        ("billing.plans.free.stripe_price_id", Box::new(|c| c.billing.plans.free.stripe_price_id = "prod_1".into())),
         ("amqp.retry_delays_ms", Box::new(|c| c.amqp.retry_delays_ms = vec![])),
         ("database.max_connections", Box::new(|c| c.database.max_connections = 0)),
         ("secrets.current_key_id", Box::new(|c| c.secrets.current_key_id = "nope".into())),

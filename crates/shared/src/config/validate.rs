@@ -26,6 +26,7 @@ impl Config {
         self.validate_auth()?;
         self.validate_mail()?;
         self.validate_webhooks()?;
+        self.validate_billing()?;
         self.validate_jobs()
     }
 
@@ -246,6 +247,25 @@ impl Config {
                 self.environment != Environment::Production || key.expose() != DEV_SECRET_KEY,
                 &name,
                 "the built-in development key is not allowed in production",
+            )?;
+        }
+        Ok(())
+    }
+
+    fn validate_billing(&self) -> Result<(), ConfigError> {
+        for (id, plan) in self.billing.plans.all() {
+            let key = |field: &str| format!("billing.plans.{id}.{field}");
+            require(!plan.name.trim().is_empty() && plan.name.len() <= 64, &key("name"), "must be 1 to 64 characters")?;
+            require(
+                plan.currency.len() == 3 && plan.currency.bytes().all(|b| b.is_ascii_lowercase()),
+                &key("currency"),
+                "must be a lower-case ISO 4217 code such as usd",
+            )?;
+            require(
+                plan.stripe_price_id.is_empty()
+                    || (plan.stripe_price_id.starts_with("price_") && plan.stripe_price_id.len() <= 255),
+                &key("stripe_price_id"),
+                "must be empty or a Stripe price id (price_…)",
             )?;
         }
         Ok(())
