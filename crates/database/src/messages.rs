@@ -71,6 +71,50 @@ pub async fn list(
     Ok(page.finish(rows, |m: &Message| Keyset { at: m.created_at, id: m.id }))
 }
 
+/// Who an outbound message is from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboundSender {
+    /// A human agent (`None`: through an API key).
+    Agent(Option<UserId>),
+    /// The assistant.
+    Assistant,
+    /// The platform itself (hand-off notices).
+    System,
+}
+
+/// Inserts a queued outbound text message (the caller advances the conversation).
+pub async fn insert_queued_text(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    conversation: ConversationId,
+    sender: OutboundSender,
+    text: &str,
+    payload: &serde_json::Value,
+) -> DbResult<Message> {
+    let (sender, user) = match sender {
+        OutboundSender::Agent(user) => ("agent", user.map(|user| user.as_uuid())),
+        OutboundSender::Assistant => ("assistant", None),
+        OutboundSender::System => ("system", None),
+    };
+    let message = diesel::insert_into(messages::table)
+        .values((
+            messages::tenant_id.eq(tenant.as_uuid()),
+            messages::id.eq(Uuid::now_v7()),
+            messages::conversation_id.eq(conversation.as_uuid()),
+            messages::direction.eq("outbound"),
+            messages::sender.eq(sender),
+            messages::sender_user_id.eq(user),
+            messages::type_.eq("text"),
+            messages::text.eq(text),
+            messages::payload.eq(payload),
+            messages::status.eq("queued"),
+        ))
+        .returning(Message::as_returning())
+        .get_result(conn)
+        .await?;
+    Ok(message)
+}
+
 /// Stores an agent's text reply as a queued outbound message and hands the conversation to humans: it
 /// becomes `assigned_human` (reopened if it was closed), owned by the replying agent unless another agent
 /// owns it already, so the assistant stays silent until it is released. `agent` is `None` for a reply sent
@@ -84,21 +128,8 @@ pub async fn insert_agent_reply(
     text: &str,
 ) -> DbResult<Option<(Message, Conversation)>> {
     let Some(current) = conversations::lock(conn, tenant, conversation).await? else { return Ok(None) };
-    let message: Message = diesel::insert_into(messages::table)
-        .values((
-            messages::tenant_id.eq(tenant.as_uuid()),
-            messages::id.eq(Uuid::now_v7()),
-            messages::conversation_id.eq(conversation.as_uuid()),
-            messages::direction.eq("outbound"),
-            messages::sender.eq("agent"),
-            messages::sender_user_id.eq(agent.map(|agent| agent.as_uuid())),
-            messages::type_.eq("text"),
-            messages::text.eq(text),
-            messages::status.eq("queued"),
-        ))
-        .returning(Message::as_returning())
-        .get_result(conn)
-        .await?;
+    let sender = OutboundSender::Agent(agent);
+    let message = insert_queued_text(conn, tenant, conversation, sender, text, &serde_json::json!({})).await?;
     let assignee = current.assignee_id.or_else(|| agent.map(|agent| agent.as_uuid()));
     let updated: Conversation = diesel::update(conversations_table::table)
         .filter(

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::delivery::Applied;
 use crate::error::DbResult;
-use crate::messages::Message;
+use crate::messages::{Message, OutboundSender, insert_queued_text};
 use crate::schema::{channels, conversations, message_replies, messages};
 
 /// What the pipeline decided for an inbound message.
@@ -102,30 +102,17 @@ pub async fn history(
     Ok(rows)
 }
 
-/// An outbound text the platform sends on its own (`assistant` reply or `system` notice), queued.
+/// An outbound text the platform sends on its own (`assistant` reply or `system` notice), queued; advances
+/// the conversation's `last_message_at`.
 pub async fn queue_outbound(
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
     conversation: ConversationId,
-    sender: &str,
+    sender: OutboundSender,
     text: &str,
     payload: &serde_json::Value,
 ) -> DbResult<Message> {
-    let message: Message = diesel::insert_into(messages::table)
-        .values((
-            messages::tenant_id.eq(tenant.as_uuid()),
-            messages::id.eq(Uuid::now_v7()),
-            messages::conversation_id.eq(conversation.as_uuid()),
-            messages::direction.eq("outbound"),
-            messages::sender.eq(sender),
-            messages::type_.eq("text"),
-            messages::text.eq(text),
-            messages::payload.eq(payload),
-            messages::status.eq("queued"),
-        ))
-        .returning(Message::as_returning())
-        .get_result(conn)
-        .await?;
+    let message = insert_queued_text(conn, tenant, conversation, sender, text, payload).await?;
     diesel::update(conversations::table)
         .filter(conversations::tenant_id.eq(tenant.as_uuid()).and(conversations::id.eq(conversation.as_uuid())))
         .set(conversations::last_message_at.eq(message.created_at))

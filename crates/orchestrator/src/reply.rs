@@ -16,6 +16,7 @@
 use std::sync::Arc;
 
 use meta_chat_database::conversations::{self, ConversationChange};
+use meta_chat_database::messages::OutboundSender;
 use meta_chat_database::pipeline::{self, Outcome};
 use meta_chat_database::tenant::in_tenant_tx;
 use meta_chat_database::{DbError, DbPool, contacts, tenants};
@@ -145,9 +146,15 @@ impl ReplyHandler {
                 let (outcome, reply) = match decision {
                     Decision::Silent => (Outcome::Silent, None),
                     Decision::Reply(text) => {
-                        let message =
-                            pipeline::queue_outbound(conn, tenant, conversation, "assistant", &text, &json!({}))
-                                .await?;
+                        let message = pipeline::queue_outbound(
+                            conn,
+                            tenant,
+                            conversation,
+                            OutboundSender::Assistant,
+                            &text,
+                            &json!({}),
+                        )
+                        .await?;
                         (Outcome::Replied, Some(message))
                     }
                     Decision::Handoff(reason) => {
@@ -166,9 +173,15 @@ impl ReplyHandler {
                             json!({ "conversationId": conversation, "reason": reason, "messageId": inbound }),
                         ));
                         let notice = json!({ "notice": "handoff" });
-                        let message =
-                            pipeline::queue_outbound(conn, tenant, conversation, "system", &handoff_message, &notice)
-                                .await?;
+                        let message = pipeline::queue_outbound(
+                            conn,
+                            tenant,
+                            conversation,
+                            OutboundSender::System,
+                            &handoff_message,
+                            &notice,
+                        )
+                        .await?;
                         (Outcome::Handoff, Some(message))
                     }
                 };
