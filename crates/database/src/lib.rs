@@ -42,6 +42,7 @@ pub mod tenants;
 #[cfg(feature = "testkit")]
 #[expect(clippy::missing_panics_doc, reason = "test support panics by design, with a message")]
 pub mod testkit;
+pub mod usage;
 pub mod users;
 pub mod webhooks;
 

@@ -53,6 +53,15 @@ pub async fn ingest(
     for receipt in &batch.receipts {
         apply_receipt(conn, route, receipt, &mut out).await?;
     }
+    // counted with their receipts: a redelivery stores nothing and counts nothing
+    let stored = i64::try_from(out.stored).unwrap_or(i64::MAX);
+    meta_chat_database::usage::increment(
+        conn,
+        route.tenant,
+        meta_chat_database::usage::Metric::InboundMessages,
+        stored,
+    )
+    .await?;
     meta_chat_events::record(conn, route.tenant, &out.events).await?;
     Ok(out)
 }

@@ -19,7 +19,7 @@ use meta_chat_database::conversations::{self, ConversationChange};
 use meta_chat_database::messages::OutboundSender;
 use meta_chat_database::pipeline::{self, Outcome};
 use meta_chat_database::tenant::in_tenant_tx;
-use meta_chat_database::{DbError, DbPool, contacts, tenants};
+use meta_chat_database::{DbError, DbPool, contacts, tenants, usage};
 use meta_chat_events::{Envelope, EventType, HandleError, Handler, Relay};
 use meta_chat_llm::{CompletionRequest, Provider, Role, Turn};
 use meta_chat_shared::ids::{ContactId, ConversationId, TenantId};
@@ -189,6 +189,10 @@ impl ReplyHandler {
                 if !pipeline::record_decision(conn, tenant, inbound, conversation, outcome, reply_id).await? {
                     // another delivery of this event decided first: write nothing (roll back)
                     return Err(DbError::Conflict("message_replies_pkey".into()));
+                }
+                if outcome == Outcome::Replied {
+                    // counted with the one decision per inbound message: never twice
+                    usage::increment(conn, tenant, usage::Metric::AiReplies, 1).await?;
                 }
                 if let Some(message) = reply {
                     events.push(queued_event(tenant, &message));

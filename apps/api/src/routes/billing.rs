@@ -1,17 +1,22 @@
 //! Billing routes. Today: `GET /billing/plans` (public): the plans with their monthly price and limits, as
-//! configured (`billing.plans.*`). Subscriptions, usage, checkout and the Stripe webhook join it with the rest
-//! of the billing issue.
+//! configured (`billing.plans.*`); `GET /billing/usage` (owners and admins): this period's counted usage
+//! against the tenant's plan. Subscriptions, checkout and the Stripe webhook join them with the rest of the
+//! billing issue.
 
 use actix_web::{HttpResponse, web};
 use meta_chat_shared::config::{PlanConfig, PlanLimits};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::accounts::{connection, internal};
+use crate::caller::Caller;
+use crate::error::{ApiError, ErrorEnvelope};
 use crate::state::AppState;
 
 /// Registers the routes (inside the `/api/v1` scope).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/billing/plans").route(web::get().to(list_plans)));
+    cfg.service(web::resource("/billing/plans").route(web::get().to(list_plans)))
+        .service(web::resource("/billing/usage").route(web::get().to(get_usage)));
 }
 
 /// A plan's price.
@@ -103,4 +108,66 @@ pub async fn list_plans(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("cache-control", "public, max-age=300"))
         .json(PlanList { data, next_cursor: None })
+}
+
+/// One metric's use in the period.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricUsage {
+    /// `inbound_messages` or `ai_replies` (more with the rest of the billing issue).
+    pub metric: String,
+    /// Used so far in the period.
+    pub used: i64,
+    /// The plan's limit; `null` is unlimited.
+    pub limit: Option<u64>,
+}
+
+/// Usage in the current period.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageResponse {
+    /// The plan the limits come from (a platform admin's override wins).
+    pub plan_id: String,
+    /// First day of the period (calendar month, UTC).
+    pub period_start: chrono::NaiveDate,
+    /// First day of the next period.
+    pub period_end: chrono::NaiveDate,
+    /// Counted metrics.
+    pub metrics: Vec<MetricUsage>,
+}
+
+/// This period's usage against the tenant's plan. Owners and admins.
+#[utoipa::path(get, path = "/billing/usage", tag = "billing", security(("bearerAuth" = [])),
+    responses((status = 200, description = "This period's usage", body = UsageResponse),
+        (status = 401, description = "No or invalid credentials", body = ErrorEnvelope),
+        (status = 403, description = "Agents and API keys", body = ErrorEnvelope)))]
+pub async fn get_usage(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let tenant = caller.require_role(meta_chat_shared::UserRole::Admin)?.tenant_id;
+    let period_start = meta_chat_database::usage::current_period_start();
+    let mut conn = connection(&state).await?;
+    let (plan_id, used) = meta_chat_database::tenant::in_tenant_tx(&mut conn, tenant, move |conn| {
+        Box::pin(async move {
+            let plan = meta_chat_database::tenants::find(conn, tenant).await?.map(|t| t.plan().to_owned());
+            let used = meta_chat_database::usage::for_period(conn, tenant, period_start).await?;
+            Ok::<_, meta_chat_database::DbError>((plan, used))
+        })
+    })
+    .await
+    .map_err(internal)?;
+    let plan_id = plan_id.ok_or(ApiError::NotFound)?;
+    let plan = state.config.billing.plans.all().into_iter().find(|(id, _)| id.as_str() == plan_id).map(|(_, p)| p);
+    let limits = plan.map(|plan| plan.limits);
+    let metrics = [
+        ("inbound_messages", limits.and_then(|l| l.inbound_messages)),
+        ("ai_replies", limits.and_then(|l| l.ai_replies)),
+    ]
+    .into_iter()
+    .map(|(metric, limit)| MetricUsage {
+        metric: metric.to_owned(),
+        used: used.iter().find(|(m, _)| m == metric).map_or(0, |(_, n)| *n),
+        limit,
+    })
+    .collect();
+    let period_end = period_start.checked_add_months(chrono::Months::new(1)).unwrap_or(period_start);
+    Ok(HttpResponse::Ok().json(UsageResponse { plan_id, period_start, period_end, metrics }))
 }

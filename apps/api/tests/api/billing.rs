@@ -33,3 +33,28 @@ async fn plans_follow_the_configuration() {
     assert_eq!(pro["price"]["selfServe"], true);
     assert_eq!(pro["limits"]["channels"], 42);
 }
+
+#[tokio::test]
+async fn usage_counts_each_inbound_message_once_against_the_plan() {
+    use reqwest::Method;
+
+    use crate::integrations::{APP_SECRET, BATCH, TEXT, deliver, whatsapp_channel};
+    use crate::tenant::send;
+
+    let app = spawn_app().await;
+    let (seeded, owner) = crate::api_keys::seeded_tenant(&app, "acme").await;
+    let channel = whatsapp_channel(&app, &owner).await;
+    let path = format!("/integrations/whatsapp/{channel}");
+    for body in [TEXT, BATCH, TEXT, BATCH] {
+        assert_eq!(deliver(&app, &path, body, Some(APP_SECRET)).await.status(), 200);
+    }
+    let usage: Value = send(&app, Method::GET, "/billing/usage", &owner, None).await.json().await.unwrap();
+    assert_eq!(usage["planId"], "free");
+    assert_eq!(usage["metrics"][0], json!({ "metric": "inbound_messages", "used": 4, "limit": 500 }));
+    assert_eq!(usage["metrics"][1], json!({ "metric": "ai_replies", "used": 0, "limit": 100 }));
+    let start = usage["periodStart"].as_str().unwrap();
+    assert!(start.ends_with("-01"), "{start}");
+
+    let agent = crate::api_keys::member_token(&app, &seeded, meta_chat_shared::UserRole::Agent).await;
+    assert_eq!(send(&app, Method::GET, "/billing/usage", &agent, None).await.status(), 403);
+}

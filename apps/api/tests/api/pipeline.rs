@@ -172,6 +172,9 @@ async fn a_delivery_posted_three_times_concurrently_is_answered_once() {
     // everything published has been consumed once the queues are idle; give a duplicate time to show up
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(sends(&w.graph).await.len(), 1);
+    let usage: Value = send(&w.app, Method::GET, "/billing/usage", &w.owner, None).await.json().await.unwrap();
+    assert_eq!(usage["metrics"][0]["used"], 1, "one inbound message: {usage}");
+    assert_eq!(usage["metrics"][1]["used"], 1, "one AI reply: {usage}");
     worker.stop().await;
 }
 

@@ -149,6 +149,7 @@ const ROUTES: &[Route] = &[
     route("POST", "/webhooks/{id}/test", ADMIN, R::Webhook, None),
     route("GET", "/conversations/{id}/messages/{id}/media", AGENT, R::Conversation, None),
     route("GET", "/billing/plans", Public, R::None, None),
+    route("GET", "/billing/usage", ADMIN, R::None, None),
     route("GET", "/integrations/whatsapp/{id}", Public, R::None, None),
     route("POST", "/integrations/whatsapp/{id}", Signature, R::Channel, None),
     route("GET", "/integrations/messenger/{id}", Public, R::None, None),
