@@ -70,3 +70,42 @@ pub async fn for_period(
         .load(conn)
         .await?)
 }
+
+/// The row `try_increment` gets back when it counted.
+#[derive(diesel::QueryableByName)]
+struct Counted {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    #[expect(dead_code, reason = "only whether a row came back matters")]
+    used: i64,
+}
+
+/// Adds one to `metric` unless that would exceed `limit` (`None`: unlimited); `false` when the limit is
+/// reached. The counter row's lock serialises concurrent callers, so the limit is never exceeded.
+pub async fn try_increment(
+    conn: &mut AsyncPgConnection,
+    tenant: TenantId,
+    metric: Metric,
+    limit: Option<u64>,
+) -> DbResult<bool> {
+    let Some(limit) = limit else {
+        increment(conn, tenant, metric, 1).await?;
+        return Ok(true);
+    };
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    if limit < 1 {
+        return Ok(false);
+    }
+    let counted: Option<Counted> = diesel::sql_query(
+        "INSERT INTO usage_counters (tenant_id, metric, period_start, used) VALUES ($1, $2, $3, 1) \
+         ON CONFLICT (tenant_id, metric, period_start) DO UPDATE SET used = usage_counters.used + 1 \
+         WHERE usage_counters.used < $4 RETURNING used",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(tenant.as_uuid())
+    .bind::<diesel::sql_types::Text, _>(metric.as_str())
+    .bind::<diesel::sql_types::Date, _>(current_period_start())
+    .bind::<diesel::sql_types::BigInt, _>(limit)
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(counted.is_some())
+}

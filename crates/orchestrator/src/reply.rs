@@ -8,7 +8,9 @@
 //!   postback, the model's hand-off tool call, or a reply below the tenant's confidence threshold: the
 //!   conversation becomes `assigned_human`, the contact gets the tenant's hand-off message once, and
 //!   `conversation.handoff_requested` tells the agents.
-//! - Otherwise the assistant's reply is queued (`message.queued`; the outbound consumer sends it).
+//! - Otherwise the assistant's reply is queued (`message.queued`; the outbound consumer sends it) and counted
+//!   against the plan's AI replies; beyond them the conversation is handed off instead (and
+//!   `usage.limit_reached` says so): inbound messages are never refused or lost.
 //!
 //! The model is called outside any transaction; the decision is re-checked under the conversation's row
 //! lock before it is written, so an agent who takes over meanwhile is never talked over.
@@ -22,6 +24,7 @@ use meta_chat_database::tenant::in_tenant_tx;
 use meta_chat_database::{DbError, DbPool, contacts, tenants, usage};
 use meta_chat_events::{Envelope, EventType, HandleError, Handler, Relay};
 use meta_chat_llm::{CompletionRequest, Provider, Role, Turn};
+use meta_chat_shared::config::PlansConfig;
 use meta_chat_shared::ids::{ContactId, ConversationId, TenantId};
 use meta_chat_shared::settings::TenantSettings;
 use meta_chat_shared::{ConversationStatus, TenantStatus};
@@ -38,6 +41,7 @@ pub struct ReplyHandler {
     pool: DbPool,
     relay: Relay,
     provider: Arc<dyn Provider>,
+    plans: Arc<PlansConfig>,
 }
 
 /// What the read phase found.
@@ -59,10 +63,10 @@ enum Decision {
 
 impl ReplyHandler {
     /// A handler reading and writing through `pool` (runtime role), publishing through `relay`, answering
-    /// with `provider`.
+    /// with `provider`, within the AI-reply quotas of `plans`.
     #[must_use]
-    pub fn new(pool: DbPool, relay: Relay, provider: Arc<dyn Provider>) -> Self {
-        Self { pool, relay, provider }
+    pub fn new(pool: DbPool, relay: Relay, provider: Arc<dyn Provider>, plans: Arc<PlansConfig>) -> Self {
+        Self { pool, relay, provider, plans }
     }
 
     async fn situation(&self, tenant: TenantId, inbound: Uuid) -> Result<Option<Situation>, DbError> {
@@ -137,12 +141,27 @@ impl ReplyHandler {
         handoff_message: String,
     ) -> Result<Vec<Envelope>, DbError> {
         let mut conn = self.pool.get().await?;
+        let plans = Arc::clone(&self.plans);
         in_tenant_tx(&mut conn, tenant, |conn| {
             Box::pin(async move {
                 let mut events = Vec::new();
                 let Some(current) = conversations::lock(conn, tenant, conversation).await? else { return Ok(events) };
-                let decision =
+                let mut decision =
                     if current.status()? == ConversationStatus::Active { decision } else { Decision::Silent };
+                if matches!(decision, Decision::Reply(_)) {
+                    // beyond the plan's AI replies the message still arrives: a human takes it
+                    let limit = ai_reply_limit(conn, tenant, &plans).await?;
+                    if !usage::try_increment(conn, tenant, usage::Metric::AiReplies, limit).await? {
+                        let limit = limit.unwrap_or_default();
+                        events.push(Envelope::new(
+                            EventType::UsageLimitReached,
+                            tenant,
+                            None,
+                            json!({ "metric": "ai_replies", "limit": limit, "used": limit, "messageId": inbound }),
+                        ));
+                        decision = Decision::Handoff("the plan's AI replies for this period are used up".into());
+                    }
+                }
                 let (outcome, reply) = match decision {
                     Decision::Silent => (Outcome::Silent, None),
                     Decision::Reply(text) => {
@@ -190,10 +209,6 @@ impl ReplyHandler {
                     // another delivery of this event decided first: write nothing (roll back)
                     return Err(DbError::Conflict("message_replies_pkey".into()));
                 }
-                if outcome == Outcome::Replied {
-                    // counted with the one decision per inbound message: never twice
-                    usage::increment(conn, tenant, usage::Metric::AiReplies, 1).await?;
-                }
                 if let Some(message) = reply {
                     events.push(queued_event(tenant, &message));
                 }
@@ -203,6 +218,16 @@ impl ReplyHandler {
         })
         .await
     }
+}
+
+/// The tenant's AI-reply limit for this period (`None`: unlimited), from its plan (an override wins).
+async fn ai_reply_limit(
+    conn: &mut meta_chat_database::AsyncPgConnection,
+    tenant: TenantId,
+    plans: &PlansConfig,
+) -> Result<Option<u64>, DbError> {
+    let plan = tenants::find(conn, tenant).await?.map(|t| t.plan().to_owned()).unwrap_or_default();
+    Ok(plans.all().into_iter().find(|(id, _)| id.as_str() == plan).and_then(|(_, plan)| plan.limits.ai_replies))
 }
 
 /// The `message.queued` event for an outbound message.

@@ -657,3 +657,35 @@ async fn a_throttled_send_waits_as_long_as_the_provider_asks_and_then_goes_out()
     assert_eq!(sends(&w.graph).await.len(), 2, "the throttled attempt and the one after the wait");
     worker.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn beyond_the_ai_reply_quota_messages_are_stored_and_handed_to_humans() {
+    let w = world_with(|config| config.billing.plans.free.limits.ai_replies = Some(1)).await;
+    let worker = Worker::start(&w.app.config, Arc::new(LocalProvider));
+    let channel = whatsapp_channel(&w.app, &w.owner).await;
+    let path = format!("/integrations/whatsapp/{channel}");
+    assert_eq!(deliver(&w.app, &path, TEXT, Some(APP_SECRET)).await.status(), 200);
+    let sent = wait_for_sends(&w.graph, 1).await;
+    assert!(whatsapp_text(&sent[0]).1.starts_with("Hi Sheena!"));
+    let other = String::from_utf8(TEXT.to_vec())
+        .unwrap()
+        .replace("wamid.HBgL", "wamid.QUOTA")
+        .replace("16505551234", "16505557777");
+    assert_eq!(deliver(&w.app, &path, other.as_bytes(), Some(APP_SECRET)).await.status(), 200);
+    let sent = wait_for_sends(&w.graph, 2).await;
+    assert_eq!(whatsapp_text(&sent[1]), ("16505557777", HANDOFF_TEXT));
+    assert_eq!(
+        rows(&w.app, "SELECT string_agg(outcome, ',' ORDER BY created_at) AS value FROM message_replies").await,
+        ["replied,handoff"]
+    );
+    assert_eq!(
+        rows(&w.app, "SELECT payload::text AS value FROM outbox_events WHERE event_type = 'usage.limit_reached'")
+            .await
+            .len(),
+        1
+    );
+    let usage: Value = send(&w.app, Method::GET, "/billing/usage", &w.owner, None).await.json().await.unwrap();
+    assert_eq!(usage["metrics"][0]["used"], 2, "both messages arrived");
+    assert_eq!(usage["metrics"][1], json!({ "metric": "ai_replies", "used": 1, "limit": 1 }));
+    worker.stop().await;
+}

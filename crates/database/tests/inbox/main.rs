@@ -5,3 +5,4 @@
 mod contacts;
 mod conversations;
 mod support;
+mod usage;
