@@ -62,15 +62,21 @@ pub fn start_with(
     let consumer = Consumer::new(&url, spec, prefetch, Arc::new(replies), Arc::clone(&publisher));
     tasks.spawn(consumer.run(shutdown.clone()));
 
-    let outbound =
-        OutboundHandler::new(app.clone(), relay.clone(), graph, pacing, Arc::clone(&keyring), topology.max_retries());
+    let outbound = OutboundHandler::new(
+        app.clone(),
+        relay.clone(),
+        graph.clone(),
+        pacing,
+        Arc::clone(&keyring),
+        topology.max_retries(),
+    );
     let spec = spec_of(&topology, topology::OUTBOUND)?;
     let consumer = Consumer::new(&url, spec, prefetch, Arc::new(outbound), Arc::clone(&publisher));
     tasks.spawn(consumer.run(shutdown.clone()));
 
     let media = MediaHandler::new(
         app.clone(),
-        GraphClient::new(&config.meta.graph_base_url, &config.meta.graph_api_version)?,
+        graph,
         Arc::clone(&keyring),
         config.meta.media_max_bytes,
         topology.max_retries(),
