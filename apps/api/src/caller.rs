@@ -195,6 +195,9 @@ impl FromRequest for Caller {
             let credential = credential?.ok_or(ApiError::Unauthenticated)?;
             let caller = Self::authenticate(&state, credential).await?;
             caller.check_rate_limits(&state)?;
+            if let Self::ApiKey(key) = &caller {
+                count_api_call(&state, key.tenant_id).await?;
+            }
             Ok(caller)
         })
     }
@@ -202,6 +205,23 @@ impl FromRequest for Caller {
 
 fn internal(err: DbError) -> ApiError {
     ApiError::Internal(err.into())
+}
+
+/// Counts an API-key call against the plan's monthly API calls: 402 `PLAN_LIMIT_EXCEEDED` beyond it (the
+/// refused call is not counted). Signed-in users' calls from the dashboard are not metered.
+async fn count_api_call(state: &AppState, tenant: TenantId) -> Result<(), ApiError> {
+    let mut conn = state.db.get().await.map_err(|err| internal(DbError::from(err)))?;
+    let config = std::sync::Arc::clone(&state.config);
+    let counted = in_tenant_tx(&mut conn, tenant, move |conn| {
+        Box::pin(async move {
+            let metric = meta_chat_database::usage::Metric::ApiCalls;
+            meta_chat_billing::quota::consume(conn, tenant, metric, &config.billing).await
+        })
+    })
+    .await
+    .map_err(internal)?;
+    crate::routes::billing::publish(state, tenant, counted?);
+    Ok(())
 }
 
 /// Checks a presented API key and its tenant's standing.

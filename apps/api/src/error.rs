@@ -153,6 +153,24 @@ pub enum ApiError {
         /// The content type the route expects.
         expected: &'static str,
     },
+    /// The action would take the tenant beyond its plan's limit for `metric`.
+    #[error("plan limit for {metric} reached ({used} of {limit})")]
+    PlanLimitExceeded {
+        /// The limited metric (`channels`, `team_members`, `api_calls`, ...).
+        metric: &'static str,
+        /// The plan's limit.
+        limit: u64,
+        /// What is used now.
+        used: u64,
+    },
+    /// A third-party service (Stripe, ...) failed or refused; the cause is logged, `service` is shown.
+    #[error("{service} failed: {cause}")]
+    ExternalService {
+        /// Which service, safe to show.
+        service: &'static str,
+        /// What happened, for the log only.
+        cause: String,
+    },
     /// A dependency is down; `details` say which (never why: that is logged).
     #[error("dependencies unavailable")]
     ServiceUnavailable {
@@ -182,6 +200,8 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
             Self::UnsupportedMediaType { .. } => ErrorCode::UnsupportedMediaType,
             Self::ServiceUnavailable { .. } => ErrorCode::ServiceUnavailable,
+            Self::PlanLimitExceeded { .. } => ErrorCode::PlanLimitExceeded,
+            Self::ExternalService { .. } => ErrorCode::ExternalServiceError,
             Self::Internal(_) => ErrorCode::InternalError,
         }
     }
@@ -198,6 +218,12 @@ impl ApiError {
             Self::Forbidden(reason) => (*reason).to_owned(),
             Self::EmailExists => "An account with this email address already exists.".to_owned(),
             Self::Conflict { message, .. } => (*message).to_owned(),
+            Self::PlanLimitExceeded { metric, limit, used } => {
+                format!(
+                    "The plan allows {limit} {}; {used} are used. Upgrade the plan to go beyond.",
+                    metric.replace('_', " ")
+                )
+            }
             Self::RateLimited { retry_after_secs } => {
                 format!("Too many attempts; retry in {retry_after_secs} seconds.")
             }
@@ -206,6 +232,7 @@ impl ApiError {
             | Self::InvalidSignature
             | Self::NotFound
             | Self::ServiceUnavailable { .. }
+            | Self::ExternalService { .. }
             | Self::Internal(_) => self.code().default_message().to_owned(),
         }
     }
@@ -216,6 +243,10 @@ impl ApiError {
             Self::PayloadTooLarge { limit } => json!({ "limitBytes": limit }),
             Self::UnsupportedMediaType { expected } => json!({ "expected": expected }),
             Self::ServiceUnavailable { details } => details.clone(),
+            Self::PlanLimitExceeded { metric, limit, used } => {
+                json!({ "metric": metric, "limit": limit, "used": used })
+            }
+            Self::ExternalService { service, .. } => json!({ "service": service }),
             Self::EmailExists => json!({ "field": "email" }),
             Self::Conflict { field, .. } => json!({ "field": field }),
             Self::RateLimited { retry_after_secs } => json!({ "retryAfterSeconds": retry_after_secs }),
@@ -229,6 +260,13 @@ impl ApiError {
             | Self::NotFound
             | Self::Internal(_) => no_details(),
         }
+    }
+}
+
+impl From<meta_chat_billing::Exceeded> for ApiError {
+    /// 402 `PLAN_LIMIT_EXCEEDED` naming the metric, the limit and what is used.
+    fn from(exceeded: meta_chat_billing::Exceeded) -> Self {
+        Self::PlanLimitExceeded { metric: exceeded.metric.as_str(), limit: exceeded.limit, used: exceeded.used }
     }
 }
 
@@ -274,6 +312,8 @@ impl ResponseError for ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::ServiceUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::PlanLimitExceeded { .. } => StatusCode::PAYMENT_REQUIRED,
+            Self::ExternalService { .. } => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

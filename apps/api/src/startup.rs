@@ -59,6 +59,9 @@ pub enum StartupError {
     /// The secret keys (`secrets.*`) are not usable.
     #[error("secrets: {0}")]
     Secrets(#[from] SecretError),
+    /// The Stripe client (`billing.stripe.*`) could not be built.
+    #[error("billing.stripe: {0}")]
+    Stripe(#[from] meta_chat_billing::StripeError),
 }
 
 /// A built, bound, not yet running application.
@@ -137,6 +140,7 @@ impl Application {
         let admin_db = meta_chat_database::pool::build_admin(&config.database, ADMIN_APPLICATION_NAME)?;
         let jwt = Arc::new(JwtKeys::from_config(&config.auth)?);
         let keyring = Arc::new(Keyring::from_config(&config.secrets)?);
+        let stripe = meta_chat_billing::StripeClient::from_config(&config.billing.stripe)?;
         // the first login with an unknown email must not stand out by paying for the dummy hash
         std::thread::spawn(password::warm_up);
         let publisher = meta_chat_events::Publisher::new(
@@ -155,6 +159,7 @@ impl Application {
             limits: Arc::new(crate::rate_limit::RateLimits::from_config(&config)),
             relay,
             keyring,
+            stripe,
         });
         let extra: ExtraRoutes = Arc::new(extra_v1_routes);
         let sunset = HeaderValue::from_str(&config.http.legacy_sunset).map_err(|_| StartupError::Sunset)?;

@@ -30,4 +30,6 @@ pub struct AppState {
     pub relay: meta_chat_events::Relay,
     /// Seals and opens secrets at rest (`secrets.*`): channel tokens, app secrets, ...
     pub keyring: Arc<Keyring>,
+    /// The Stripe API client; `None` when `billing.stripe.secret_key` is empty (checkout answers 503).
+    pub stripe: Option<meta_chat_billing::StripeClient>,
 }

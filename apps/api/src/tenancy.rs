@@ -216,8 +216,14 @@ pub async fn invite(
     let token = OpaqueToken::generate().map_err(internal)?;
     let (hash, expires_at) = (token.hash(), from_now(state.config.auth.verification_token_ttl_secs));
     let mut conn = connection(state).await?;
+    let billing = state.config.billing.clone();
     let outcome = in_tenant_tx(&mut conn, tenant, move |conn| {
         Box::pin(async move {
+            let metric = meta_chat_database::usage::Metric::TeamMembers;
+            let alerts = match meta_chat_billing::quota::make_room(conn, tenant, metric, 1, &billing).await? {
+                Ok(alerts) => alerts,
+                Err(exceeded) => return Ok(Err(Err(exceeded))),
+            };
             let new = NewInvitation {
                 email: &input.email,
                 name: input.name.trim(),
@@ -227,11 +233,11 @@ pub async fn invite(
             };
             let user = match team::invite(conn, tenant, actor, &new, &origin).await? {
                 Ok(user) => user,
-                Err(refusal) => return Ok(Err(refusal)),
+                Err(refusal) => return Ok(Err(Ok(refusal))),
             };
             let inviter = users::find(conn, tenant, actor).await?.map(|u| u.name).unwrap_or_default();
             let company = tenants::find(conn, tenant).await?.map(|t| t.name).unwrap_or_default();
-            Ok::<_, DbError>(Ok((user, inviter, company)))
+            Ok::<_, DbError>(Ok((user, inviter, company, alerts)))
         })
     })
     .await
@@ -239,7 +245,11 @@ pub async fn invite(
         DbError::Conflict(constraint) if constraint == EMAIL_UNIQUE => ApiError::EmailExists,
         other => db(other),
     })?;
-    let (user, inviter, company) = outcome.map_err(|refusal| refused(refusal, "role"))?;
+    let (user, inviter, company, alerts) = outcome.map_err(|refusal| match refusal {
+        Ok(refusal) => refused(refusal, "role"),
+        Err(exceeded) => ApiError::from(exceeded),
+    })?;
+    crate::routes::billing::publish(state, tenant, alerts);
     tracing::info!(tenant.id = %tenant, user.id = %user.id, "user invited");
     send_later(state, invitation_email(state, &user, &inviter, &company, &token), "invitation");
     Ok(user)

@@ -57,7 +57,7 @@ pub fn start_with(
     let pacing = Arc::new(SendRateLimiter::new(config.meta.sends_per_second, config.meta.sends_per_second));
     let prefetch = config.amqp.prefetch;
 
-    let replies = ReplyHandler::new(app.clone(), relay.clone(), provider, Arc::new(config.billing.plans.clone()));
+    let replies = ReplyHandler::new(app.clone(), relay.clone(), provider, Arc::new(config.billing.clone()));
     let spec = spec_of(&topology, topology::ORCHESTRATOR)?;
     let consumer = Consumer::new(&url, spec, prefetch, Arc::new(replies), Arc::clone(&publisher));
     tasks.spawn(consumer.run(shutdown.clone()));

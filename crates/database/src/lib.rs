@@ -36,6 +36,7 @@ pub mod schema;
 pub mod sessions;
 pub mod signup;
 pub mod sql_types;
+pub mod subscriptions;
 pub mod team;
 pub mod tenant;
 pub mod tenants;

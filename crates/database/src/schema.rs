@@ -303,6 +303,7 @@ diesel::table! {
         period_end -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        stripe_updated_at -> Timestamptz,
     }
 }
 
@@ -478,6 +479,7 @@ diesel::table! {
         stripe_updated_at -> Timestamptz,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        past_due_since -> Nullable<Timestamptz>,
     }
 }
 
@@ -550,6 +552,20 @@ diesel::table! {
     use pgvector::sql_types::*;
     use crate::sql_types::Tsvector;
 
+    usage_alerts (tenant_id, metric, period_start, threshold) {
+        tenant_id -> Uuid,
+        metric -> Text,
+        period_start -> Date,
+        threshold -> Int2,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use pgvector::sql_types::*;
+    use crate::sql_types::Tsvector;
+
     usage_counters (tenant_id, metric, period_start) {
         tenant_id -> Uuid,
         metric -> Text,
@@ -609,6 +625,7 @@ diesel::joinable!(stripe_events -> tenants (tenant_id));
 diesel::joinable!(subscriptions -> tenants (tenant_id));
 diesel::joinable!(tenant_users -> tenants (tenant_id));
 diesel::joinable!(tenant_webhooks -> tenants (tenant_id));
+diesel::joinable!(usage_alerts -> tenants (tenant_id));
 diesel::joinable!(usage_counters -> tenants (tenant_id));
 diesel::joinable!(webhook_deliveries -> tenants (tenant_id));
 
@@ -641,6 +658,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     tenant_users,
     tenant_webhooks,
     tenants,
+    usage_alerts,
     usage_counters,
     webhook_deliveries,
 );

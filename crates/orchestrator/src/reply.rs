@@ -17,14 +17,16 @@
 
 use std::sync::Arc;
 
+use meta_chat_billing::quota;
 use meta_chat_database::conversations::{self, ConversationChange};
 use meta_chat_database::messages::OutboundSender;
 use meta_chat_database::pipeline::{self, Outcome};
 use meta_chat_database::tenant::in_tenant_tx;
-use meta_chat_database::{DbError, DbPool, contacts, tenants, usage};
+use meta_chat_database::usage::Metric;
+use meta_chat_database::{DbError, DbPool, contacts, tenants};
 use meta_chat_events::{Envelope, EventType, HandleError, Handler, Relay};
 use meta_chat_llm::{CompletionRequest, Provider, Role, Turn};
-use meta_chat_shared::config::PlansConfig;
+use meta_chat_shared::config::BillingConfig;
 use meta_chat_shared::ids::{ContactId, ConversationId, TenantId};
 use meta_chat_shared::settings::TenantSettings;
 use meta_chat_shared::{ConversationStatus, TenantStatus};
@@ -41,7 +43,7 @@ pub struct ReplyHandler {
     pool: DbPool,
     relay: Relay,
     provider: Arc<dyn Provider>,
-    plans: Arc<PlansConfig>,
+    billing: Arc<BillingConfig>,
 }
 
 /// What the read phase found.
@@ -63,10 +65,10 @@ enum Decision {
 
 impl ReplyHandler {
     /// A handler reading and writing through `pool` (runtime role), publishing through `relay`, answering
-    /// with `provider`, within the AI-reply quotas of `plans`.
+    /// with `provider`, within the AI-reply quotas of the plan in force (`billing`).
     #[must_use]
-    pub fn new(pool: DbPool, relay: Relay, provider: Arc<dyn Provider>, plans: Arc<PlansConfig>) -> Self {
-        Self { pool, relay, provider, plans }
+    pub fn new(pool: DbPool, relay: Relay, provider: Arc<dyn Provider>, billing: Arc<BillingConfig>) -> Self {
+        Self { pool, relay, provider, billing }
     }
 
     async fn situation(&self, tenant: TenantId, inbound: Uuid) -> Result<Option<Situation>, DbError> {
@@ -141,25 +143,23 @@ impl ReplyHandler {
         handoff_message: String,
     ) -> Result<Vec<Envelope>, DbError> {
         let mut conn = self.pool.get().await?;
-        let plans = Arc::clone(&self.plans);
+        let billing = Arc::clone(&self.billing);
         in_tenant_tx(&mut conn, tenant, |conn| {
             Box::pin(async move {
                 let mut events = Vec::new();
                 let Some(current) = conversations::lock(conn, tenant, conversation).await? else { return Ok(events) };
                 let mut decision =
                     if current.status()? == ConversationStatus::Active { decision } else { Decision::Silent };
+                // inbound messages are never refused; their thresholds are announced all the same
+                // (quota records its alerts itself; they are published with the rest)
+                let mut alerts = quota::observe(conn, tenant, Metric::InboundMessages, &billing).await?;
                 if matches!(decision, Decision::Reply(_)) {
                     // beyond the plan's AI replies the message still arrives: a human takes it
-                    let limit = ai_reply_limit(conn, tenant, &plans).await?;
-                    if !usage::try_increment(conn, tenant, usage::Metric::AiReplies, limit).await? {
-                        let limit = limit.unwrap_or_default();
-                        events.push(Envelope::new(
-                            EventType::UsageLimitReached,
-                            tenant,
-                            None,
-                            json!({ "metric": "ai_replies", "limit": limit, "used": limit, "messageId": inbound }),
-                        ));
-                        decision = Decision::Handoff("the plan's AI replies for this period are used up".into());
+                    match quota::consume(conn, tenant, Metric::AiReplies, &billing).await? {
+                        Ok(more) => alerts.extend(more),
+                        Err(_) => {
+                            decision = Decision::Handoff("the plan's AI replies for this period are used up".into());
+                        }
                     }
                 }
                 let (outcome, reply) = match decision {
@@ -213,21 +213,12 @@ impl ReplyHandler {
                     events.push(queued_event(tenant, &message));
                 }
                 meta_chat_events::record(conn, tenant, &events).await?;
+                events.extend(alerts);
                 Ok(events)
             })
         })
         .await
     }
-}
-
-/// The tenant's AI-reply limit for this period (`None`: unlimited), from its plan (an override wins).
-async fn ai_reply_limit(
-    conn: &mut meta_chat_database::AsyncPgConnection,
-    tenant: TenantId,
-    plans: &PlansConfig,
-) -> Result<Option<u64>, DbError> {
-    let plan = tenants::find(conn, tenant).await?.map(|t| t.plan().to_owned()).unwrap_or_default();
-    Ok(plans.all().into_iter().find(|(id, _)| id.as_str() == plan).and_then(|(_, plan)| plan.limits.ai_replies))
 }
 
 /// The `message.queued` event for an outbound message.

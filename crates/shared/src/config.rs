@@ -14,7 +14,7 @@ mod billing;
 mod validate;
 mod webhooks;
 
-pub use billing::{BillingConfig, PlanConfig, PlanLimits, PlansConfig};
+pub use billing::{BillingConfig, PlanConfig, PlanLimits, PlansConfig, StripeConfig};
 pub use webhooks::WebhooksConfig;
 
 /// The environment variable that names an explicit configuration file (it must exist when set).

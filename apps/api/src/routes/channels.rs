@@ -10,6 +10,7 @@ use std::sync::Arc;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use garde::Validate;
+use meta_chat_billing::quota;
 use meta_chat_channels::{
     ChannelsError, CreateChannel, SecretField, StoredChannel, UpdateChannel, prepare_create, prepare_update,
     secrets_set, validate_create,
@@ -19,6 +20,7 @@ use meta_chat_database::channels::{
     self, Channel, ChannelChangeset, EXTERNAL_ID_UNIQUE, NewChannel, WIDGET_KEY_UNIQUE,
 };
 use meta_chat_database::tenant::in_tenant_tx;
+use meta_chat_database::usage::Metric;
 use meta_chat_database::{DbError, PooledConnection};
 use meta_chat_shared::ids::{ChannelId, TenantId, UserId};
 use meta_chat_shared::{ChannelType, UserRole};
@@ -330,8 +332,13 @@ async fn insert_channel(
         attempt += 1;
         let record = prepare_create(&state.keyring, tenant, ChannelId::new(), valid).map_err(channels_error)?;
         let origin = origin.clone();
+        let billing = state.config.billing.clone();
         let inserted = in_tenant_tx(&mut conn, tenant, move |conn| {
             Box::pin(async move {
+                let alerts = match quota::make_room(conn, tenant, Metric::Channels, 1, &billing).await? {
+                    Ok(alerts) => alerts,
+                    Err(exceeded) => return Ok(Err(exceeded)),
+                };
                 let new = NewChannel {
                     id: record.id,
                     channel_type: record.channel_type,
@@ -350,12 +357,16 @@ async fn insert_channel(
                 });
                 audit::insert(conn, tenant, &channel_event(user, "channel.created", channel.id, &origin, details))
                     .await?;
-                Ok::<_, DbError>(channel)
+                Ok::<_, DbError>(Ok((channel, alerts)))
             })
         })
         .await;
         match inserted {
-            Ok(channel) => return Ok(channel),
+            Ok(Ok((channel, alerts))) => {
+                crate::routes::billing::publish(state, tenant, alerts);
+                return Ok(channel);
+            }
+            Ok(Err(exceeded)) => return Err(exceeded.into()),
             Err(err) if is_conflict(&err, EXTERNAL_ID_UNIQUE) => {
                 return Err(external_id_conflict(valid.channel_type()));
             }

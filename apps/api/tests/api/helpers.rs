@@ -91,6 +91,10 @@ pub fn build_app_with(customize: impl FnOnce(&mut Config, &TestDb)) -> (Applicat
     // queues per run slows the broker down for every test; crates/events tests cover the quorum topology)
     config.amqp.queue_expires_ms = 120_000;
     config.amqp.queue_type = meta_chat_shared::config::QueueType::Classic;
+    // seeded tenants are on the free plan, which allows one channel, two users and 1,000 API calls: the
+    // tests of other features must not trip over them (tests/api/quota.rs sets its own limits)
+    let free = &mut config.billing.plans.free.limits;
+    (free.channels, free.team_members, free.api_calls) = (None, None, None);
     customize(&mut config, &db);
     let mailer = CapturingMailer::new();
     let app = Application::build_with_mailer(config.clone(), Arc::new(mailer.clone()), test_routes)

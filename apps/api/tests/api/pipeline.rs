@@ -678,11 +678,15 @@ async fn beyond_the_ai_reply_quota_messages_are_stored_and_handed_to_humans() {
         rows(&w.app, "SELECT string_agg(outcome, ',' ORDER BY created_at) AS value FROM message_replies").await,
         ["replied,handoff"]
     );
+    // both thresholds were crossed by the one reply the plan allows; the refused one announces nothing more
     assert_eq!(
-        rows(&w.app, "SELECT payload::text AS value FROM outbox_events WHERE event_type = 'usage.limit_reached'")
-            .await
-            .len(),
-        1
+        rows(
+            &w.app,
+            "SELECT (payload->>'metric') || ':' || (payload->>'threshold') AS value FROM outbox_events \
+             WHERE event_type = 'usage.limit_reached' ORDER BY (payload->>'threshold')::int"
+        )
+        .await,
+        ["ai_replies:80", "ai_replies:100"]
     );
     let usage: Value = send(&w.app, Method::GET, "/billing/usage", &w.owner, None).await.json().await.unwrap();
     assert_eq!(usage["metrics"][0]["used"], 2, "both messages arrived");

@@ -150,6 +150,11 @@ const ROUTES: &[Route] = &[
     route("GET", "/conversations/{id}/messages/{id}/media", AGENT, R::Conversation, None),
     route("GET", "/billing/plans", Public, R::None, None),
     route("GET", "/billing/usage", ADMIN, R::None, None),
+    route("GET", "/billing/subscription", ADMIN, R::None, None),
+    route("POST", "/billing/checkout-session", ADMIN, R::None, Some(r#"{"planId": "pro"}"#)),
+    route("POST", "/billing/portal-session", ADMIN, R::None, None),
+    route("POST", "/billing/cancel", ADMIN, R::None, None),
+    route("POST", "/billing/stripe/webhook", Signature, R::None, None),
     route("GET", "/integrations/whatsapp/{id}", Public, R::None, None),
     route("POST", "/integrations/whatsapp/{id}", Signature, R::Channel, None),
     route("GET", "/integrations/messenger/{id}", Public, R::None, None),
@@ -417,6 +422,7 @@ async fn signature_routes_refuse_unsigned_deliveries_whatever_the_credentials() 
     let app = crate::helpers::spawn_app_with(|config, _| {
         config.meta.app_secret = meta_chat_shared::config::Secret::new("platform-app-secret");
         config.meta.verify_token = meta_chat_shared::config::Secret::new("platform-verify-token");
+        config.billing.stripe.webhook_secret = meta_chat_shared::config::Secret::new("whsec_test");
     })
     .await;
     let (_, owner) = crate::api_keys::seeded_tenant(&app, "acme").await;

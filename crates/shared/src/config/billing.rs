@@ -1,14 +1,59 @@
-//! The `billing` section: the plans (limits, prices, Stripe price ids). Stripe keys and dunning join it with
-//! the rest of the billing issue.
+//! The `billing` section: the plans (limits, prices, Stripe price ids), the grace period of a subscription
+//! whose payment failed, and the Stripe account (API key, webhook signing secret, base URL, return URLs).
 
 use serde::{Deserialize, Serialize};
 
-/// Plans.
+use super::Secret;
+
+/// Plans, dunning and Stripe.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BillingConfig {
     /// The four plans.
     pub plans: PlansConfig,
+    /// How long a `past_due` subscription keeps its plan (from the first failed payment) before the tenant
+    /// falls back to the free plan's limits.
+    pub past_due_grace_days: u32,
+    /// The Stripe account.
+    pub stripe: StripeConfig,
+}
+
+/// The Stripe account. With an empty `secret_key` checkout, portal and cancel answer 503; with an empty
+/// `webhook_secret` the webhook answers 503 (Stripe retries) instead of accepting unverifiable events.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StripeConfig {
+    /// Secret API key (`sk_live_…`, `sk_test_…` or a restricted `rk_…` key).
+    pub secret_key: Secret,
+    /// The webhook endpoint's signing secret (`whsec_…`).
+    pub webhook_secret: Secret,
+    /// Stripe's API base URL; tests point it at a local fake server.
+    pub api_base_url: String,
+    /// Timeout of one Stripe API call.
+    pub timeout_ms: u64,
+    /// How old a webhook's signed timestamp may be.
+    pub webhook_tolerance_secs: u64,
+    /// Where checkout sends the customer after paying (`{CHECKOUT_SESSION_ID}` is filled in by Stripe).
+    pub checkout_success_url: String,
+    /// Where checkout sends the customer who gives up.
+    pub checkout_cancel_url: String,
+    /// Where the billing portal's "return" link goes.
+    pub portal_return_url: String,
+}
+
+impl Default for StripeConfig {
+    fn default() -> Self {
+        Self {
+            secret_key: Secret::new(""),
+            webhook_secret: Secret::new(""),
+            api_base_url: "https://api.stripe.com".to_owned(),
+            timeout_ms: 10_000,
+            webhook_tolerance_secs: 300,
+            checkout_success_url: "http://localhost:3007/billing/success?session_id={CHECKOUT_SESSION_ID}".to_owned(),
+            checkout_cancel_url: "http://localhost:3007/billing/canceled".to_owned(),
+            portal_return_url: "http://localhost:3007/billing".to_owned(),
+        }
+    }
 }
 
 /// One entry per plan id.
@@ -85,6 +130,8 @@ const MIB: u64 = 1024 * 1024;
 impl Default for BillingConfig {
     fn default() -> Self {
         Self {
+            past_due_grace_days: 7,
+            stripe: StripeConfig::default(),
             plans: PlansConfig {
                 free: plan(
                     "Free",

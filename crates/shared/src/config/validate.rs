@@ -114,6 +114,39 @@ impl Config {
         Ok(())
     }
 
+    fn validate_stripe(&self) -> Result<(), ConfigError> {
+        let billing = &self.billing;
+        require(billing.past_due_grace_days <= 90, "billing.past_due_grace_days", "must be 0 to 90")?;
+        let stripe = &billing.stripe;
+        for (value, key) in [
+            (&stripe.api_base_url, "billing.stripe.api_base_url"),
+            (&stripe.checkout_success_url, "billing.stripe.checkout_success_url"),
+            (&stripe.checkout_cancel_url, "billing.stripe.checkout_cancel_url"),
+            (&stripe.portal_return_url, "billing.stripe.portal_return_url"),
+        ] {
+            require(has_scheme(value, &["http", "https"]), key, "must be an http(s) URL")?;
+        }
+        require((100..=120_000).contains(&stripe.timeout_ms), "billing.stripe.timeout_ms", "must be 100 to 120000")?;
+        require(
+            (1..=3_600).contains(&stripe.webhook_tolerance_secs),
+            "billing.stripe.webhook_tolerance_secs",
+            "must be 1 to 3600",
+        )?;
+        let key = stripe.secret_key.expose();
+        require(
+            key.is_empty() || ["sk_", "rk_"].iter().any(|prefix| key.starts_with(prefix)),
+            "billing.stripe.secret_key",
+            "must be a Stripe secret key (sk_… or rk_…) or empty",
+        )?;
+        let secret = stripe.webhook_secret.expose();
+        require(
+            secret.is_empty() || secret.starts_with("whsec_"),
+            "billing.stripe.webhook_secret",
+            "must be a webhook signing secret (whsec_…) or empty",
+        )?;
+        Ok(())
+    }
+
     fn validate_jobs(&self) -> Result<(), ConfigError> {
         let parts = &self.partitions;
         require((1..=24).contains(&parts.months_ahead), "partitions.months_ahead", "must be 1 to 24")?;
@@ -268,7 +301,7 @@ impl Config {
                 "must be empty or a Stripe price id (price_…)",
             )?;
         }
-        Ok(())
+        self.validate_stripe()
     }
 
     fn validate_webhooks(&self) -> Result<(), ConfigError> {
