@@ -6,8 +6,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorCode, ErrorEnvelope, FieldError};
 use crate::routes::{
-    admin, api_keys, auth, billing, channels, contacts, conversations, health, integrations, media, team, tenant,
-    webhooks,
+    admin, analytics, api_keys, auth, billing, channels, contacts, conversations, health, integrations, media, team,
+    tenant, webhooks,
 };
 
 /// The whole API's OpenAPI document.
@@ -60,6 +60,11 @@ use crate::routes::{
         media::get_message_media,
         billing::list_plans,
         billing::get_usage,
+        analytics::get_overview,
+        analytics::get_rag,
+        analytics::get_response_times,
+        analytics::list_top_questions,
+        analytics::list_unanswered,
         billing::get_subscription,
         billing::checkout::create_checkout_session,
         billing::checkout::create_portal_session,
@@ -146,6 +151,17 @@ use crate::routes::{
         billing::LimitsDto,
         billing::UsageResponse,
         billing::MetricUsage,
+        analytics::ActivityDto,
+        analytics::OverviewDay,
+        analytics::OverviewResponse,
+        analytics::RagDay,
+        analytics::RagResponse,
+        analytics::ResponseTimesDay,
+        analytics::ResponseTimesResponse,
+        analytics::TopQuestionDto,
+        analytics::TopQuestionList,
+        analytics::UnansweredDto,
+        analytics::UnansweredList,
         billing::SubscriptionResponse,
         billing::checkout::CheckoutSessionRequest,
         billing::checkout::CheckoutSessionResponse,
@@ -194,6 +210,7 @@ use crate::routes::{
         (name = "admin", description = "Platform administration: tenants, suspension, plan overrides, audit log"),
         (name = "api-keys", description = "Server-to-server API keys: create (shown once), list, rotate, revoke"),
         (name = "channels", description = "WhatsApp numbers, Messenger pages and web chat widgets"),
+        (name = "analytics", description = "Daily activity, retrieval, response times, top and unanswered questions"),
         (name = "billing", description = "Plans (public), usage and the subscription, Stripe checkout and portal, the Stripe webhook"),
         (name = "integrations", description = "Meta webhooks (WhatsApp, Messenger): signature-authenticated deliveries"),
         (name = "tenant", description = "The organisation and its settings: assistant, RAG, handoff, LLM, widget"),

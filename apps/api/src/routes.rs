@@ -6,6 +6,7 @@
 //! 405 with `Allow`.
 
 pub mod admin;
+pub mod analytics;
 pub mod api_keys;
 pub mod auth;
 pub mod billing;
@@ -38,6 +39,7 @@ pub fn configure_v1(cfg: &mut web::ServiceConfig) {
     docs::configure(cfg);
     auth::configure(cfg);
     billing::configure(cfg);
+    analytics::configure(cfg);
     conversations::configure(cfg);
     media::configure(cfg);
     contacts::configure(cfg);

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub(crate) mod admins;
+pub(crate) mod analytics;
 pub(crate) mod integrity;
 pub(crate) mod migrate;
 pub(crate) mod partitions;

@@ -1,6 +1,6 @@
 //! The worker binary: database migrations, partition maintenance, integrity checks, platform-admin accounts,
-//! and the long-running `run` mode: the message pipeline's queue consumers, the outbox sweeper, and the
-//! scheduled maintenance. No business
+//! the analytics backfill, and the long-running `run` mode: the message pipeline's queue consumers, the
+//! outbox sweeper, and the scheduled jobs (maintenance, daily analytics). No business
 //! logic lives here: every command is a thin call into a domain crate.
 //!
 //! May depend on: any workspace crate. Names no web framework.
@@ -11,8 +11,10 @@ mod scheduler;
 
 use std::process::ExitCode;
 
+use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 use meta_chat_shared::Config;
+use meta_chat_shared::ids::TenantId;
 
 /// Command line of `meta-chat-worker`. Configuration comes from defaults, `metachat.toml` and `METACHAT_*`.
 #[derive(Debug, Parser)]
@@ -50,7 +52,14 @@ pub enum Command {
         #[arg(long)]
         no_store: bool,
     },
-    /// Run the scheduler (partitions and retention daily, integrity daily) until SIGTERM or Ctrl-C.
+    /// Daily analytics.
+    Analytics {
+        /// Analytics action.
+        #[command(subcommand)]
+        action: AnalyticsAction,
+    },
+    /// Run the scheduler (partitions and retention daily, integrity daily, analytics hourly) until SIGTERM or
+    /// Ctrl-C.
     Run,
     /// Create a platform admin. The password (12–128 characters) is read from standard input, never from
     /// the command line: `printf '%s' "$PW" | meta-chat-worker create-admin --email ops@example.com --name Ops`.
@@ -90,6 +99,25 @@ pub enum PartitionsAction {
     Ensure,
 }
 
+/// Analytics actions.
+#[derive(Debug, Subcommand)]
+pub enum AnalyticsAction {
+    /// Aggregate every UTC day from `--from` to `--to` (both included, at most 366 days, not after today) again,
+    /// replacing the stored days, for every tenant or only `--tenant`. Exit 0 when every tenant-day was stored,
+    /// 2 otherwise.
+    Backfill {
+        /// First day.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: NaiveDate,
+        /// Last day.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: NaiveDate,
+        /// Only this tenant.
+        #[arg(long, value_name = "UUID")]
+        tenant: Option<TenantId>,
+    },
+}
+
 /// Exit code for "the command could not run" (configuration, connection, SQL errors).
 pub const EXIT_ERROR: u8 = 2;
 
@@ -110,6 +138,9 @@ pub async fn run_cli(cli: Cli) -> ExitCode {
         Command::Migrate { revert, status } => commands::migrate::run(&config, revert, status).await,
         Command::Partitions { action: PartitionsAction::Ensure } => commands::partitions::ensure(&config).await,
         Command::IntegrityCheck { json, no_store } => commands::integrity::run(&config, json, !no_store).await,
+        Command::Analytics { action: AnalyticsAction::Backfill { from, to, tenant } } => {
+            commands::analytics::backfill(&config, from, to, tenant).await
+        }
         Command::Run => scheduler::run(config).await.map(|()| ExitCode::SUCCESS),
         Command::CreateAdmin { email, name } => commands::admins::create(&config, &email, &name).await,
         Command::DisableAdmin { email } => commands::admins::set_disabled(&config, &email, true).await,

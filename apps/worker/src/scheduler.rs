@@ -1,7 +1,8 @@
 //! `run`: the long-running worker. Starts the message pipeline's consumers and outbox sweeper
 //! ([`crate::pipeline`]), runs partition maintenance and the integrity check at start and then on their
-//! configured intervals, until SIGTERM or Ctrl-C; a job in progress finishes before exit, and consumers stop
-//! without acknowledging what they had not finished (it is redelivered).
+//! configured intervals, and the analytics job at start and then hourly (today every hour, yesterday once
+//! more after midnight: [`commands::analytics`]), until SIGTERM or Ctrl-C; a job in progress finishes before
+//! exit, and consumers stop without acknowledging what they had not finished (it is redelivered).
 
 use std::time::Duration;
 
@@ -11,12 +12,19 @@ use tokio::time::{MissedTickBehavior, interval};
 
 use crate::commands;
 
+/// Between two runs of the analytics job: today's numbers are at most this old in `analytics_daily` (the
+/// endpoints compute today live anyway), and yesterday is finalised within this time after midnight.
+const ANALYTICS_INTERVAL: Duration = Duration::from_secs(3600);
+
 pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     let pool = pool::build_admin(&config.database, "metachat-worker")?;
     let mut partitions_tick = interval(Duration::from_secs(config.scheduler.partitions_interval_secs));
     let mut integrity_tick = interval(Duration::from_secs(config.scheduler.integrity_interval_secs));
     partitions_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     integrity_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut analytics_tick = interval(ANALYTICS_INTERVAL);
+    analytics_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut analytics_schedule = commands::analytics::Schedule::default();
     let shutdown = shutdown_signal()?;
     tokio::pin!(shutdown);
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -37,6 +45,11 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
             _ = integrity_tick.tick() => {
                 if let Err(err) = commands::integrity::run_once(&pool, true).await {
                     tracing::error!(error = %format!("{err:#}"), "integrity check failed");
+                }
+            }
+            _ = analytics_tick.tick() => {
+                if let Err(err) = commands::analytics::run_once(&pool, &mut analytics_schedule).await {
+                    tracing::error!(error = %format!("{err:#}"), "analytics aggregation failed");
                 }
             }
         }

@@ -93,11 +93,23 @@ fn migrate_reverts_and_reapplies() {
     assert_eq!(code(&again), 0, "nothing pending is fine");
 }
 
-/// `run` performs partition maintenance and the integrity check at start, then stops cleanly on SIGTERM.
+/// `run` performs partition maintenance, the integrity check and the analytics job (yesterday and today) at
+/// start, then stops cleanly on SIGTERM.
 #[tokio::test]
 async fn run_schedules_maintenance_and_stops_on_sigterm() {
     let db = TestDb::new();
     let url = db.owner_url();
+    let mut conn = seed::connect(&url).await;
+    let acme = seed::tenant_with_conversation(&mut conn, "acme").await;
+    seed::exec(
+        &mut conn,
+        &format!(
+            "INSERT INTO messages (tenant_id, id, conversation_id, direction, sender, type, text, status) \
+             VALUES ('{}', gen_random_uuid(), '{}', 'inbound', 'contact', 'text', 'hi', 'received')",
+            acme.tenant, acme.conversation
+        ),
+    )
+    .await;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_meta-chat-worker"))
         .arg("run")
         .env("METACHAT_ENVIRONMENT", "test")
@@ -106,13 +118,15 @@ async fn run_schedules_maintenance_and_stops_on_sigterm() {
         .env_remove("METACHAT_CONFIG_FILE")
         .spawn()
         .expect("start the worker");
-    let mut conn = seed::connect(&url).await;
     let mut done = false;
+    let today_inbound =
+        "SELECT 1 FROM analytics_daily WHERE day = (now() AT TIME ZONE 'UTC')::date AND messages_inbound = 1";
     for _ in 0..200 {
         let partitions =
             seed::exec(&mut conn, "SELECT 1 FROM pg_inherits WHERE inhparent = 'messages'::regclass").await;
         let reports = seed::exec(&mut conn, "SELECT 1 FROM integrity_reports").await;
-        if partitions >= 3 && reports >= 1 {
+        let analytics = seed::exec(&mut conn, "SELECT 1 FROM analytics_daily").await;
+        if partitions >= 3 && reports >= 1 && analytics == 2 && seed::exec(&mut conn, today_inbound).await == 1 {
             done = true;
             break;
         }
@@ -121,7 +135,7 @@ async fn run_schedules_maintenance_and_stops_on_sigterm() {
     let killed = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     assert!(killed.is_ok_and(|s| s.success()), "send SIGTERM");
     let status = child.wait().expect("wait for the worker");
-    assert!(done, "the scheduler created partitions and stored an integrity report");
+    assert!(done, "the scheduler created partitions, stored an integrity report and aggregated yesterday and today");
     assert_eq!(status.code(), Some(0), "graceful stop on SIGTERM");
 }
 
@@ -234,4 +248,93 @@ async fn admins_can_be_disabled_enabled_and_given_a_new_password() {
         actions,
         ["admin.account_created", "admin.account_disabled", "admin.account_enabled", "admin.password_changed"]
     );
+}
+
+/// A day `n` days before today (UTC), as `YYYY-MM-DD`.
+fn days_ago(n: u64) -> String {
+    let today = chrono::Utc::now().date_naive();
+    today.checked_sub_days(chrono::Days::new(n)).expect("date").to_string()
+}
+
+/// `tenant day messages_inbound` of every stored analytics row.
+async fn analytics_rows(conn: &mut meta_chat_database::AsyncPgConnection) -> Vec<String> {
+    seed::texts(
+        conn,
+        "SELECT t.slug || ' ' || a.day || ' ' || a.messages_inbound AS value \
+         FROM analytics_daily a JOIN tenants t ON t.id = a.tenant_id ORDER BY t.slug, a.day",
+    )
+    .await
+}
+
+#[tokio::test]
+async fn analytics_backfill_replaces_every_tenant_day_of_its_range() {
+    let db = TestDb::new();
+    let url = db.owner_url();
+    let mut conn = seed::connect(&url).await;
+    let acme = seed::tenant_with_conversation(&mut conn, "acme").await;
+    let globex = seed::tenant_with_conversation(&mut conn, "globex").await;
+    let (first, second, third) = (days_ago(6), days_ago(5), days_ago(4));
+    seed::inbound_message(&mut conn, &acme, &format!("{first}T10:00:00Z")).await;
+    seed::inbound_message(&mut conn, &acme, &format!("{second}T23:59:59.999Z")).await;
+    seed::inbound_message(&mut conn, &globex, &format!("{second}T00:00:00Z")).await;
+
+    let range = ["analytics", "backfill", "--from", first.as_str(), "--to", third.as_str()];
+    let all = worker(&url, &range);
+    assert_eq!(code(&all), 0, "{}", String::from_utf8_lossy(&all.stderr));
+    assert!(String::from_utf8_lossy(&all.stdout).contains("aggregated 6 tenant-days (2 tenants"));
+    let expected = [
+        format!("acme {first} 1"),
+        format!("acme {second} 1"),
+        format!("acme {third} 0"),
+        format!("globex {first} 0"),
+        format!("globex {second} 1"),
+        format!("globex {third} 0"),
+    ];
+    assert_eq!(analytics_rows(&mut conn).await, expected);
+    let again = worker(&url, &range);
+    assert_eq!(code(&again), 0);
+    assert_eq!(analytics_rows(&mut conn).await, expected, "a second backfill replaces, never adds");
+
+    // one tenant: only its rows change
+    seed::inbound_message(&mut conn, &acme, &format!("{third}T12:00:00Z")).await;
+    seed::inbound_message(&mut conn, &globex, &format!("{third}T12:00:00Z")).await;
+    let tenant = acme.tenant.to_string();
+    let one = worker(&url, &["analytics", "backfill", "--from", &third, "--to", &third, "--tenant", tenant.as_str()]);
+    assert_eq!(code(&one), 0, "{}", String::from_utf8_lossy(&one.stderr));
+    let rows = analytics_rows(&mut conn).await;
+    assert!(rows.contains(&format!("acme {third} 1")), "{rows:?}");
+    assert!(rows.contains(&format!("globex {third} 0")), "globex was not re-aggregated: {rows:?}");
+}
+
+#[tokio::test]
+async fn analytics_backfill_refuses_bad_ranges_and_unknown_tenants_with_exit_2() {
+    let db = TestDb::new();
+    let url = db.owner_url();
+    let mut conn = seed::connect(&url).await;
+    seed::tenant_with_conversation(&mut conn, "acme").await;
+    let (today, yesterday, tomorrow) = (days_ago(0), days_ago(1), {
+        let today = chrono::Utc::now().date_naive();
+        today.succ_opt().expect("date").to_string()
+    });
+    let year_ago = days_ago(366);
+    let unknown = uuid::Uuid::now_v7().to_string();
+    let refused: [(&[&str], &str); 6] = [
+        (&["--from", &today, "--to", &yesterday], "must not be after --to"),
+        (&["--from", &year_ago, "--to", &today], "at most 366 days"),
+        (&["--from", &today, "--to", &tomorrow], "must not be after today"),
+        (&["--from", &yesterday, "--to", &today, "--tenant", &unknown], "no tenant has the id"),
+        (&["--from", "2026-13-01", "--to", &today], "invalid value"),
+        (&["--from", &yesterday, "--to", &today, "--tenant", "acme"], "invalid value"),
+    ];
+    for (args, message) in refused {
+        let output = worker(&url, &[&["analytics", "backfill"], args].concat());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(code(&output), 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+    assert_eq!(seed::exec(&mut conn, "SELECT 1 FROM analytics_daily").await, 0, "nothing was stored");
+    // 366 days is the most a backfill covers
+    let longest = worker(&url, &["analytics", "backfill", "--from", &days_ago(365), "--to", &today]);
+    assert_eq!(code(&longest), 0, "{}", String::from_utf8_lossy(&longest.stderr));
+    assert_eq!(seed::exec(&mut conn, "SELECT 1 FROM analytics_daily").await, 366);
 }

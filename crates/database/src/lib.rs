@@ -8,6 +8,7 @@
 //! [`partitions::ensure`], [`integrity::run`].
 #![warn(missing_docs)]
 
+pub mod analytics;
 pub mod api_keys;
 pub mod audit;
 pub mod channels;

@@ -20,6 +20,9 @@ diesel::table! {
         completion_tokens -> Int8,
         cost_micro_usd -> Int8,
         updated_at -> Timestamptz,
+        active_contacts -> Int4,
+        p95_first_response_ms -> Nullable<Int4>,
+        errors -> Int4,
     }
 }
 

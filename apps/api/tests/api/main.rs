@@ -3,6 +3,7 @@
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests and their helpers fail loudly")]
 
 mod admin;
+mod analytics;
 mod api_keys;
 mod auth;
 mod billing;
