@@ -21,6 +21,7 @@ pub struct StripeWorld {
     pub stripe: MockServer,
     pub tenant: String,
     pub owner: String,
+    pub seeded: meta_chat_database::testkit::seed::Seeded,
 }
 
 pub async fn stripe_world_with(customize: impl FnOnce(&mut meta_chat_shared::config::Config)) -> StripeWorld {
@@ -36,7 +37,7 @@ pub async fn stripe_world_with(customize: impl FnOnce(&mut meta_chat_shared::con
     })
     .await;
     let (seeded, owner) = crate::api_keys::seeded_tenant(&app, "acme").await;
-    StripeWorld { app, stripe, tenant: seeded.tenant.to_string(), owner }
+    StripeWorld { app, stripe, tenant: seeded.tenant.to_string(), owner, seeded }
 }
 
 async fn stripe_world() -> StripeWorld {
@@ -356,4 +357,17 @@ async fn without_stripe_keys_stripe_routes_answer_503() {
             "subscribedPlanId": null, "graceEndsAt": null
         })
     );
+}
+
+#[tokio::test]
+async fn admins_manage_billing_like_owners() {
+    let w = stripe_world().await;
+    let admin = crate::api_keys::member_token(&w.app, &w.seeded, meta_chat_shared::UserRole::Admin).await;
+    mock_checkout(&w.stripe).await;
+    for route in ["/billing/subscription", "/billing/usage"] {
+        assert_eq!(send(&w.app, Method::GET, route, &admin, None).await.status(), 200, "{route}");
+    }
+    let res =
+        send(&w.app, Method::POST, "/billing/checkout-session", &admin, Some(json!({ "planId": "starter" }))).await;
+    assert_eq!(res.status(), 201);
 }
