@@ -1,6 +1,8 @@
 //! The Stripe client against a local fake server: a POST whose connection drops is sent again with the same
 //! `Idempotency-Key` (so Stripe performs it once), and Stripe's errors come back classified.
 
+#![expect(clippy::unwrap_used, reason = "tests and their helpers fail loudly")]
+
 use std::sync::{Arc, Mutex};
 
 use meta_chat_billing::{StripeClient, StripeError};
