@@ -147,6 +147,12 @@ pub enum ApiError {
         /// The configured limit.
         limit: usize,
     },
+    /// No such document (another tenant's ids included): 404 `DOCUMENT_NOT_FOUND`.
+    #[error("document not found")]
+    DocumentNotFound,
+    /// A document's content is not an accepted type, or not the type it claims: 415, the reason is shown.
+    #[error("unsupported document: {0}")]
+    UnsupportedDocument(String),
     /// The body's content type is not the one this route reads.
     #[error("unsupported content type, expected {expected}")]
     UnsupportedMediaType {
@@ -197,8 +203,9 @@ impl ApiError {
             Self::Conflict { .. } => ErrorCode::Conflict,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::NotFound => ErrorCode::NotFound,
+            Self::DocumentNotFound => ErrorCode::DocumentNotFound,
             Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
-            Self::UnsupportedMediaType { .. } => ErrorCode::UnsupportedMediaType,
+            Self::UnsupportedMediaType { .. } | Self::UnsupportedDocument(_) => ErrorCode::UnsupportedMediaType,
             Self::ServiceUnavailable { .. } => ErrorCode::ServiceUnavailable,
             Self::PlanLimitExceeded { .. } => ErrorCode::PlanLimitExceeded,
             Self::ExternalService { .. } => ErrorCode::ExternalServiceError,
@@ -213,6 +220,7 @@ impl ApiError {
             Self::InvalidQuery(reason) => format!("The query string is not valid: {reason}."),
             Self::PayloadTooLarge { limit } => format!("The request body is larger than {limit} bytes."),
             Self::UnsupportedMediaType { expected } => format!("The request content type must be {expected}."),
+            Self::UnsupportedDocument(reason) => reason.clone(),
             Self::InvalidCredentials => "The email address or password is not correct.".to_owned(),
             Self::InvalidToken => "The token is not valid or has expired.".to_owned(),
             Self::Forbidden(reason) => (*reason).to_owned(),
@@ -231,6 +239,7 @@ impl ApiError {
             | Self::Unauthenticated
             | Self::InvalidSignature
             | Self::NotFound
+            | Self::DocumentNotFound
             | Self::ServiceUnavailable { .. }
             | Self::ExternalService { .. }
             | Self::Internal(_) => self.code().default_message().to_owned(),
@@ -242,6 +251,7 @@ impl ApiError {
             Self::Validation(fields) => json!({ "fields": fields }),
             Self::PayloadTooLarge { limit } => json!({ "limitBytes": limit }),
             Self::UnsupportedMediaType { expected } => json!({ "expected": expected }),
+            Self::UnsupportedDocument(_) => json!({ "accepted": ACCEPTED_DOCUMENT_TYPES }),
             Self::ServiceUnavailable { details } => details.clone(),
             Self::PlanLimitExceeded { metric, limit, used } => {
                 json!({ "metric": metric, "limit": limit, "used": used })
@@ -258,10 +268,21 @@ impl ApiError {
             | Self::InvalidSignature
             | Self::Forbidden(_)
             | Self::NotFound
+            | Self::DocumentNotFound
             | Self::Internal(_) => no_details(),
         }
     }
 }
+
+/// The document types the knowledge base accepts (`details.accepted` of a 415 on a document).
+pub const ACCEPTED_DOCUMENT_TYPES: [&str; 6] = [
+    "application/pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "text/html",
+    "text/markdown",
+    "text/plain",
+    "text/csv",
+];
 
 impl From<meta_chat_billing::Exceeded> for ApiError {
     /// 402 `PLAN_LIMIT_EXCEEDED` naming the metric, the limit and what is used.
@@ -308,9 +329,9 @@ impl ResponseError for ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::EmailExists | Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::NotFound | Self::DocumentNotFound => StatusCode::NOT_FOUND,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UnsupportedMediaType { .. } | Self::UnsupportedDocument(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::ServiceUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::PlanLimitExceeded { .. } => StatusCode::PAYMENT_REQUIRED,
             Self::ExternalService { .. } => StatusCode::BAD_GATEWAY,

@@ -6,8 +6,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorCode, ErrorEnvelope, FieldError};
 use crate::routes::{
-    admin, analytics, api_keys, auth, billing, channels, contacts, conversations, health, integrations, media, team,
-    tenant, webhooks,
+    admin, analytics, api_keys, auth, billing, channels, contacts, conversations, documents, health, integrations,
+    media, team, tenant, webhooks,
 };
 
 /// The whole API's OpenAPI document.
@@ -91,7 +91,16 @@ use crate::routes::{
         webhooks::update_webhook,
         webhooks::delete_webhook,
         webhooks::list_deliveries,
-        webhooks::test_webhook
+        webhooks::test_webhook,
+        documents::list_documents,
+        documents::create_document,
+        documents::get_document,
+        documents::update_document,
+        documents::delete_document,
+        documents::content::replace_content,
+        documents::content::reprocess,
+        documents::content::list_chunks,
+        documents::search::search
     ),
     components(schemas(
         ErrorEnvelope,
@@ -199,7 +208,17 @@ use crate::routes::{
         webhooks::DeliveryStatusDto,
         webhooks::DeliveryResponse,
         webhooks::DeliveryList,
-        webhooks::TestDeliveryResponse
+        webhooks::TestDeliveryResponse,
+        documents::dto::DocumentStatusDto,
+        documents::dto::DocumentResponse,
+        documents::dto::DocumentList,
+        documents::dto::TextDocumentRequest,
+        documents::dto::UpdateDocumentRequest,
+        documents::dto::ChunkResponse,
+        documents::dto::ChunkList,
+        documents::dto::SearchRequest,
+        documents::dto::SearchHit,
+        documents::dto::SearchResponse
     )),
     modifiers(&BearerAuth),
     tags(
@@ -215,6 +234,7 @@ use crate::routes::{
         (name = "integrations", description = "Meta webhooks (WhatsApp, Messenger): signature-authenticated deliveries"),
         (name = "tenant", description = "The organisation and its settings: assistant, RAG, handoff, LLM, widget"),
         (name = "team", description = "Team members: invitations, roles, removal"),
+        (name = "documents", description = "The knowledge base: upload, versions, reprocessing, chunks, and the retrieval tester"),
         (name = "webhooks", description = "Tenant webhooks: signed event deliveries to your URLs, delivery log, test sends")
     )
 )]

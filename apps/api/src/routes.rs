@@ -14,6 +14,7 @@ pub mod channels;
 pub mod contacts;
 pub mod conversations;
 pub mod docs;
+pub mod documents;
 pub mod health;
 pub mod integrations;
 pub mod media;
@@ -50,6 +51,7 @@ pub fn configure_v1(cfg: &mut web::ServiceConfig) {
     tenant::configure(cfg);
     team::configure(cfg);
     webhooks::configure(cfg);
+    documents::configure(cfg);
 }
 
 /// The default service: no route matches the path.

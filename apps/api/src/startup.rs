@@ -34,6 +34,9 @@ type ExtraRoutes = Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
 /// What can stop the application from starting.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
+    /// The model provider clients could not be built.
+    #[error("model providers: {0}")]
+    Llm(meta_chat_llm::LlmError),
     /// A listener could not be bound (port in use, bad host).
     #[error("cannot listen on {addr} ({key}): {source}")]
     Bind {
@@ -141,6 +144,8 @@ impl Application {
         let jwt = Arc::new(JwtKeys::from_config(&config.auth)?);
         let keyring = Arc::new(Keyring::from_config(&config.secrets)?);
         let stripe = meta_chat_billing::StripeClient::from_config(&config.billing.stripe)?;
+        let llm = Arc::new(meta_chat_llm::Providers::new(&config.llm).map_err(StartupError::Llm)?);
+        let embedders = meta_chat_rag::Embedders::from_config(&llm, &config.llm.embedding);
         // the first login with an unknown email must not stand out by paying for the dummy hash
         std::thread::spawn(password::warm_up);
         let publisher = meta_chat_events::Publisher::new(
@@ -160,6 +165,8 @@ impl Application {
             relay,
             keyring,
             stripe,
+            llm,
+            embedders,
         });
         let extra: ExtraRoutes = Arc::new(extra_v1_routes);
         let sunset = HeaderValue::from_str(&config.http.legacy_sunset).map_err(|_| StartupError::Sunset)?;

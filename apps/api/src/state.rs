@@ -32,4 +32,8 @@ pub struct AppState {
     pub keyring: Arc<Keyring>,
     /// The Stripe API client; `None` when `billing.stripe.secret_key` is empty (checkout answers 503).
     pub stripe: Option<meta_chat_billing::StripeClient>,
+    /// Model providers (`llm.*`; per tenant from its settings): the chat route's assistant.
+    pub llm: Arc<meta_chat_llm::Providers>,
+    /// The embedders of the registered models this process can use (retrieval).
+    pub embedders: meta_chat_rag::Embedders,
 }

@@ -58,6 +58,12 @@ pub enum Command {
         #[command(subcommand)]
         action: AnalyticsAction,
     },
+    /// The knowledge base.
+    Knowledge {
+        /// Knowledge action.
+        #[command(subcommand)]
+        action: KnowledgeAction,
+    },
     /// Run the scheduler (partitions and retention daily, integrity daily, analytics hourly) until SIGTERM or
     /// Ctrl-C.
     Run,
@@ -118,6 +124,23 @@ pub enum AnalyticsAction {
     },
 }
 
+/// Knowledge base actions.
+#[derive(Debug, Subcommand)]
+pub enum KnowledgeAction {
+    /// Start switching a tenant to another embedding model (one this worker's configuration embeds with:
+    /// `local-hash-384` or `llm.embedding.model`). The running worker builds the new vectors beside the old
+    /// ones; queries use the old model until every chunk has a new vector, then switch. Naming the active
+    /// model cancels a switch under way.
+    SwitchModel {
+        /// The tenant.
+        #[arg(long, value_name = "UUID")]
+        tenant: TenantId,
+        /// The model name.
+        #[arg(long)]
+        model: String,
+    },
+}
+
 /// Exit code for "the command could not run" (configuration, connection, SQL errors).
 pub const EXIT_ERROR: u8 = 2;
 
@@ -140,6 +163,9 @@ pub async fn run_cli(cli: Cli) -> ExitCode {
         Command::IntegrityCheck { json, no_store } => commands::integrity::run(&config, json, !no_store).await,
         Command::Analytics { action: AnalyticsAction::Backfill { from, to, tenant } } => {
             commands::analytics::backfill(&config, from, to, tenant).await
+        }
+        Command::Knowledge { action: KnowledgeAction::SwitchModel { tenant, model } } => {
+            commands::knowledge::switch_model(&config, tenant, &model).await
         }
         Command::Run => scheduler::run(config).await.map(|()| ExitCode::SUCCESS),
         Command::CreateAdmin { email, name } => commands::admins::create(&config, &email, &name).await,

@@ -11,7 +11,8 @@ use meta_chat_channels::{GraphClient, SendRateLimiter};
 use meta_chat_database::{DbPool, pool};
 use meta_chat_events::{Consumer, ConsumerSpec, Publisher, Relay, Topology, topology, webhooks};
 use meta_chat_llm::{LocalProvider, Provider};
-use meta_chat_orchestrator::{MediaHandler, OutboundHandler, ReplyHandler};
+use meta_chat_orchestrator::{IngestHandler, MediaHandler, OutboundHandler, ReplyHandler};
+use meta_chat_rag::Embedders;
 use meta_chat_shared::Config;
 use meta_chat_shared::secrets::Keyring;
 use tokio::sync::watch;
@@ -85,6 +86,15 @@ pub fn start_with(
     let consumer = Consumer::new(&url, spec, prefetch, Arc::new(media), Arc::clone(&publisher));
     tasks.spawn(consumer.run(shutdown.clone()));
 
+    let providers = meta_chat_llm::Providers::new(&config.llm)?;
+    let embedders = Embedders::from_config(&providers, &config.llm.embedding);
+    let knowledge = Arc::new(config.knowledge.clone());
+    let ingestion = IngestHandler::new(app.clone(), relay.clone(), embedders.clone(), Arc::clone(&knowledge));
+    let spec = spec_of(&topology, topology::INGESTION)?;
+    let consumer = Consumer::new(&url, spec, prefetch, Arc::new(ingestion), Arc::clone(&publisher));
+    tasks.spawn(consumer.run(shutdown.clone()));
+    start_model_switches(config, owner.clone(), app.clone(), embedders, knowledge, tasks, shutdown);
+
     let spec = spec_of(&topology, topology::WEBHOOKS)?;
     let consumer = Consumer::new(&url, spec, prefetch, Arc::new(webhooks::FanOut::new(app.clone())), publisher);
     tasks.spawn(consumer.run(shutdown.clone()));
@@ -104,6 +114,29 @@ pub fn start_with(
 
 fn spec_of(topology: &Topology, name: &str) -> anyhow::Result<ConsumerSpec> {
     topology.consumer(name).cloned().ok_or_else(|| anyhow::anyhow!("consumer `{name}` is not in the topology"))
+}
+
+/// Re-embeds the chunks of tenants switching embedding models, `knowledge.reembed_batch` per tenant per
+/// tick, and switches each tenant once it is complete (`meta_chat_rag::reembed`).
+fn start_model_switches(
+    config: &Config,
+    owner: DbPool,
+    app: DbPool,
+    embedders: Embedders,
+    knowledge: Arc<meta_chat_shared::config::KnowledgeConfig>,
+    tasks: &mut JoinSet<()>,
+    shutdown: &watch::Receiver<bool>,
+) {
+    let every = Duration::from_millis(config.knowledge.reembed_interval_ms);
+    periodic(tasks, shutdown, every, move || {
+        let (owner, app, embedders, knowledge) =
+            (owner.clone(), app.clone(), embedders.clone(), Arc::clone(&knowledge));
+        async move {
+            if let Err(err) = meta_chat_rag::reembed::run(&owner, &app, &embedders, &knowledge).await {
+                tracing::warn!(error = %err, "embedding model switch failed; retrying at the next tick");
+            }
+        }
+    });
 }
 
 /// Sends due tenant webhook deliveries every `webhooks.poll_interval_ms` until `shutdown`.

@@ -547,6 +547,8 @@ diesel::table! {
         suspended_reason -> Nullable<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        embedding_model -> Nullable<Text>,
+        embedding_model_next -> Nullable<Text>,
     }
 }
 

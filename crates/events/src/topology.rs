@@ -49,6 +49,8 @@ pub const OUTBOUND: &str = "outbound";
 pub const MEDIA: &str = "media";
 /// The tenant webhook fan-out consumer: every public event.
 pub const WEBHOOKS: &str = "webhooks";
+/// The document ingestion consumer: `document.uploaded`.
+pub const INGESTION: &str = "ingestion";
 
 /// The platform's consumers and what they bind. Every publisher declares their queues when it connects,
 /// so an event published before a consumer ever ran (a fresh broker) waits in its queue instead of being
@@ -62,6 +64,7 @@ pub fn platform_consumers() -> Vec<ConsumerSpec> {
         ConsumerSpec::new(OUTBOUND, &["message.queued"]),
         ConsumerSpec::new(MEDIA, &["message.received"]),
         ConsumerSpec::new(WEBHOOKS, &public),
+        ConsumerSpec::new(INGESTION, &["document.uploaded"]),
     ]
 }
 

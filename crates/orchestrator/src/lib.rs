@@ -11,11 +11,13 @@
 //! Entry points: [`ingest::ingest`], [`ReplyHandler`], [`OutboundHandler`], [`MediaHandler`].
 #![warn(missing_docs)]
 
+pub mod documents;
 pub mod ingest;
 pub mod media;
 pub mod outbound;
 pub mod reply;
 
+pub use documents::IngestHandler;
 pub use ingest::{ChannelRoute, Ingested, ingest};
 pub use media::MediaHandler;
 pub use outbound::OutboundHandler;

@@ -100,6 +100,7 @@ impl ReplyHandler {
                     message: message.text.clone().unwrap_or_default(),
                     context: Vec::new(),
                     user_name: contact.and_then(|c| c.display_name),
+                    ..CompletionRequest::default()
                 };
                 let action = message.payload.get("action").and_then(|a| a.as_str()).map(str::to_owned);
                 Ok(Some(Situation { conversation, silent, settings, text: message.text, action, request }))

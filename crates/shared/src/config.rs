@@ -11,10 +11,14 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 mod billing;
+mod knowledge;
+mod llm;
 mod validate;
 mod webhooks;
 
 pub use billing::{BillingConfig, PlanConfig, PlanLimits, PlansConfig, StripeConfig};
+pub use knowledge::KnowledgeConfig;
+pub use llm::{CircuitBreakerConfig, EmbeddingProvider, EmbeddingSettings, LlmConfig, LlmRetryConfig, ModelPrice};
 pub use webhooks::WebhooksConfig;
 
 /// The environment variable that names an explicit configuration file (it must exist when set).
@@ -126,6 +130,12 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     /// Plans: limits and prices.
     pub billing: BillingConfig,
+    /// Model providers: timeouts, retries, circuit breaker, prices, embeddings.
+    #[serde(default)]
+    pub llm: LlmConfig,
+    /// Documents, ingestion and retrieval.
+    #[serde(default)]
+    pub knowledge: KnowledgeConfig,
 }
 
 /// Meta: the Graph API endpoint, send pacing, inbound media, and the platform-level Meta app whose webhooks
@@ -443,6 +453,8 @@ impl Default for Config {
             },
             webhooks: WebhooksConfig::default(),
             billing: BillingConfig::default(),
+            llm: LlmConfig::default(),
+            knowledge: KnowledgeConfig::default(),
         }
     }
 }

@@ -122,11 +122,29 @@ pub struct RagSettings {
     #[garde(range(min = 0.0, max = 1.0))]
     #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1.0))]
     pub min_score: f64,
+    /// Weight of meaning (vector) matches in the fused ranking, 0–1.
+    #[garde(range(min = 0.0, max = 1.0), custom(not_both_zero(self.keyword_weight)))]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1.0))]
+    pub vector_weight: f64,
+    /// Weight of keyword matches in the fused ranking, 0–1 (at least one of the two above 0).
+    #[garde(range(min = 0.0, max = 1.0))]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1.0))]
+    pub keyword_weight: f64,
 }
 
 impl Default for RagSettings {
     fn default() -> Self {
-        Self { enabled: true, top_k: 5, min_score: 0.3 }
+        Self { enabled: true, top_k: 5, min_score: 0.3, vector_weight: 1.0, keyword_weight: 1.0 }
+    }
+}
+
+fn not_both_zero(other: f64) -> impl FnOnce(&f64, &()) -> garde::Result {
+    move |value, ()| {
+        if *value <= 0.0 && other <= 0.0 {
+            Err(garde::Error::new("vectorWeight and keywordWeight cannot both be 0"))
+        } else {
+            Ok(())
+        }
     }
 }
 

@@ -137,7 +137,7 @@ impl From<ConversationStatusDto> for ConversationStatus {
 }
 
 #[expect(clippy::trivially_copy_pass_by_ref, reason = "garde's custom validator signature")]
-fn not_blank(value: &str, (): &()) -> garde::Result {
+pub(crate) fn not_blank(value: &str, (): &()) -> garde::Result {
     if value.trim().is_empty() { Err(garde::Error::new("must not be blank")) } else { Ok(()) }
 }
 

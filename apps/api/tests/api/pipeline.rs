@@ -44,13 +44,13 @@ impl Respond for GraphReply {
 }
 
 /// A running worker pipeline.
-struct Worker {
+pub(crate) struct Worker {
     stop: watch::Sender<bool>,
     tasks: JoinSet<()>,
 }
 
 impl Worker {
-    fn start(config: &Config, provider: Arc<dyn Provider>) -> Self {
+    pub(crate) fn start(config: &Config, provider: Arc<dyn Provider>) -> Self {
         let (stop, stopped) = watch::channel(false);
         let mut tasks = JoinSet::new();
         let owner = meta_chat_database::pool::build_admin(&config.database, "pipeline-test").unwrap();
@@ -58,7 +58,7 @@ impl Worker {
         Self { stop, tasks }
     }
 
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         self.stop.send(true).unwrap();
         while self.tasks.join_next().await.is_some() {}
     }

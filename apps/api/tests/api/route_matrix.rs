@@ -41,6 +41,7 @@ enum Resource {
     ApiKey,
     Tenant,
     Webhook,
+    Document,
 }
 
 struct Route {
@@ -134,6 +135,21 @@ const ROUTES: &[Route] = &[
     route("GET", "/channels/{id}", ADMIN, R::Channel, None),
     route("PATCH", "/channels/{id}", ADMIN, R::Channel, Some(r#"{"name": "x"}"#)),
     route("DELETE", "/channels/{id}", ADMIN, R::Channel, None),
+    route("GET", "/documents", AGENT, R::None, None),
+    route("POST", "/documents", AGENT, R::None, Some(r#"{"filename": "faq.md", "content": "Opening hours: 9 to 5."}"#)),
+    route("GET", "/documents/{id}", AGENT, R::Document, None),
+    route("PATCH", "/documents/{id}", AGENT, R::Document, Some(r#"{"filename": "renamed.txt"}"#)),
+    route("DELETE", "/documents/{id}", AGENT, R::Document, None),
+    route(
+        "PUT",
+        "/documents/{id}/content",
+        AGENT,
+        R::Document,
+        Some(r#"{"filename": "v2.txt", "content": "Version two."}"#),
+    ),
+    route("POST", "/documents/{id}/reprocess", AGENT, R::Document, None),
+    route("GET", "/documents/{id}/chunks", AGENT, R::Document, None),
+    route("POST", "/search", AGENT, R::None, Some(r#"{"query": "opening hours"}"#)),
     route("GET", "/webhooks", ADMIN, R::None, None),
     route(
         "POST",
@@ -179,10 +195,38 @@ struct World {
     keys: (uuid::Uuid, uuid::Uuid),
     /// A webhook of each tenant.
     webhooks: (uuid::Uuid, uuid::Uuid),
+    /// A document of each tenant.
+    documents: (uuid::Uuid, uuid::Uuid),
     owner: String,
     agent: String,
     admin: String,
     widget: String,
+}
+
+/// A stored (pending) document for each tenant.
+async fn seed_documents(conn: &mut meta_chat_database::AsyncPgConnection, tenants: [uuid::Uuid; 2]) -> Vec<uuid::Uuid> {
+    let mut documents = Vec::new();
+    for tenant in tenants {
+        let id = uuid::Uuid::now_v7();
+        seed::exec(
+            conn,
+            &format!(
+                "INSERT INTO documents (tenant_id, id, filename, mime_type, size_bytes, checksum) \
+                 VALUES ('{tenant}', '{id}', 'faq.txt', 'text/plain', 5, sha256('hello'::bytea))"
+            ),
+        )
+        .await;
+        seed::exec(
+            conn,
+            &format!(
+                "INSERT INTO document_contents (tenant_id, document_id, version, bytes) \
+                 VALUES ('{tenant}', '{id}', 1, 'hello'::bytea)"
+            ),
+        )
+        .await;
+        documents.push(id);
+    }
+    documents
 }
 
 async fn world() -> World {
@@ -227,6 +271,7 @@ async fn world() -> World {
         .await;
         webhooks.push(id);
     }
+    let documents = seed_documents(&mut conn, [acme.tenant, globex.tenant]).await;
     let keys = JwtKeys::from_config(&app.config.auth).unwrap();
     let ttl = Duration::from_secs(600);
     let tenant_token = |user: uuid::Uuid, role: UserRole| {
@@ -264,6 +309,7 @@ async fn world() -> World {
         globex,
         keys: (api_keys[0], api_keys[1]),
         webhooks: (webhooks[0], webhooks[1]),
+        documents: (documents[0], documents[1]),
         owner,
         agent,
         admin,
@@ -283,6 +329,7 @@ impl World {
             R::Tenant => seeded.tenant.to_string(),
             R::ApiKey => (if foreign { self.keys.1 } else { self.keys.0 }).to_string(),
             R::Webhook => (if foreign { self.webhooks.1 } else { self.webhooks.0 }).to_string(),
+            R::Document => (if foreign { self.documents.1 } else { self.documents.0 }).to_string(),
             R::None => uuid::Uuid::now_v7().to_string(),
         }
     }
@@ -316,6 +363,9 @@ async fn tenant_digest(app: &TestApp, tenant: uuid::Uuid) -> Vec<String> {
         "refresh_sessions",
         "tenant_webhooks",
         "webhook_deliveries",
+        "documents",
+        "document_contents",
+        "chunks",
     ] {
         let column = if table == "tenants" { "id" } else { "tenant_id" };
         let sql = format!(

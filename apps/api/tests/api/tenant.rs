@@ -106,7 +106,10 @@ async fn every_role_reads_the_tenant_with_default_settings() {
     assert!(body["assistant"]["prompt"].as_str().is_some_and(|p| !p.is_empty()));
     assert_eq!(body["assistant"]["tone"], "friendly");
     assert_eq!(body["assistant"]["language"], Value::Null);
-    assert_eq!(body["rag"], json!({ "enabled": true, "topK": 5, "minScore": 0.3 }));
+    assert_eq!(
+        body["rag"],
+        json!({ "enabled": true, "topK": 5, "minScore": 0.3, "vectorWeight": 1.0, "keywordWeight": 1.0 })
+    );
     assert_eq!(body["handoff"]["enabled"], true);
     assert_eq!(body["handoff"]["confidenceThreshold"], 0.4);
     assert!(body["handoff"]["keywords"].is_array());
@@ -140,7 +143,10 @@ async fn a_patch_changes_only_the_fields_and_sections_it_names() {
     assert_eq!(res.status(), 200);
     let after: Value = res.json().await.unwrap();
     assert_eq!(after["name"], "Acme Support", "trimmed");
-    assert_eq!(after["rag"], json!({ "enabled": true, "topK": 8, "minScore": 0.3 }));
+    assert_eq!(
+        after["rag"],
+        json!({ "enabled": true, "topK": 8, "minScore": 0.3, "vectorWeight": 1.0, "keywordWeight": 1.0 })
+    );
     assert_eq!(after["assistant"]["tone"], "professional");
     assert_eq!(after["assistant"]["language"], "pt-BR");
     assert_eq!(after["assistant"]["prompt"], before["assistant"]["prompt"], "a field not named keeps its value");
@@ -190,6 +196,7 @@ async fn invalid_settings_are_refused_naming_the_field_and_nothing_changes() {
         (json!({ "rag": { "topK": 0 } }), "rag.topK"),
         (json!({ "rag": { "topK": "five" } }), "rag.topK"),
         (json!({ "rag": { "minScore": 1.5 } }), "rag.minScore"),
+        (json!({ "rag": { "vectorWeight": 0.0, "keywordWeight": 0.0 } }), "rag.vectorWeight"),
         (json!({ "rag": { "topk": 3 } }), "rag.topk"),
         (json!({ "rag": null }), "rag"),
         (json!({ "handoff": { "confidenceThreshold": -0.1 } }), "handoff.confidenceThreshold"),

@@ -27,6 +27,8 @@ impl Config {
         self.validate_mail()?;
         self.validate_webhooks()?;
         self.validate_billing()?;
+        self.llm.validate()?;
+        self.knowledge.validate()?;
         self.validate_jobs()
     }
 
