@@ -10,8 +10,8 @@ use std::time::Duration;
 use meta_chat_channels::{GraphClient, SendRateLimiter};
 use meta_chat_database::{DbPool, pool};
 use meta_chat_events::{Consumer, ConsumerSpec, Publisher, Relay, Topology, topology, webhooks};
-use meta_chat_llm::{LocalProvider, Provider};
-use meta_chat_orchestrator::{IngestHandler, MediaHandler, OutboundHandler, ReplyHandler};
+use meta_chat_llm::Provider;
+use meta_chat_orchestrator::{Assistant, IngestHandler, MediaHandler, OutboundHandler, ReplyHandler};
 use meta_chat_rag::Embedders;
 use meta_chat_shared::Config;
 use meta_chat_shared::secrets::Keyring;
@@ -23,8 +23,8 @@ const SWEEP_BATCH: i64 = 500;
 /// Tenant webhook deliveries attempted per poll.
 const DELIVERY_BATCH: usize = 50;
 
-/// Starts the consumers and the sweeper on `tasks` with the built-in local provider; they run until
-/// `shutdown` turns true.
+/// Starts the consumers and the sweeper on `tasks`, answering each tenant with the model its settings name;
+/// they run until `shutdown` turns true.
 ///
 /// # Errors
 /// The configuration cannot build a pool, the keyring or the Graph client.
@@ -34,10 +34,10 @@ pub fn start(
     tasks: &mut JoinSet<()>,
     shutdown: &watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    start_with(config, owner, tasks, shutdown, Arc::new(LocalProvider))
+    start_inner(config, owner, tasks, shutdown, None)
 }
 
-/// [`start`] with another model provider (tests inject slow or failing ones).
+/// [`start`] answering every tenant with `provider` (tests inject slow or failing ones).
 ///
 /// # Errors
 /// As [`start`].
@@ -47,6 +47,16 @@ pub fn start_with(
     tasks: &mut JoinSet<()>,
     shutdown: &watch::Receiver<bool>,
     provider: Arc<dyn Provider>,
+) -> anyhow::Result<()> {
+    start_inner(config, owner, tasks, shutdown, Some(provider))
+}
+
+fn start_inner(
+    config: &Config,
+    owner: DbPool,
+    tasks: &mut JoinSet<()>,
+    shutdown: &watch::Receiver<bool>,
+    provider: Option<Arc<dyn Provider>>,
 ) -> anyhow::Result<()> {
     let app = pool::build(&config.database, "metachat-worker-pipeline")?;
     let url = config.amqp.url.expose().to_owned();
@@ -58,7 +68,15 @@ pub fn start_with(
     let pacing = Arc::new(SendRateLimiter::new(config.meta.sends_per_second, config.meta.sends_per_second));
     let prefetch = config.amqp.prefetch;
 
-    let replies = ReplyHandler::new(app.clone(), relay.clone(), provider, Arc::new(config.billing.clone()));
+    let providers = Arc::new(meta_chat_llm::Providers::new(&config.llm)?);
+    let embedders = Embedders::from_config(&providers, &config.llm.embedding);
+    let knowledge = Arc::new(config.knowledge.clone());
+    let mut assistant =
+        Assistant::new(Arc::clone(&providers), embedders.clone(), Arc::clone(&knowledge), Arc::clone(&keyring));
+    if let Some(provider) = provider {
+        assistant = assistant.with_provider(provider);
+    }
+    let replies = ReplyHandler::new(app.clone(), relay.clone(), assistant, Arc::new(config.billing.clone()));
     let spec = spec_of(&topology, topology::ORCHESTRATOR)?;
     let consumer = Consumer::new(&url, spec, prefetch, Arc::new(replies), Arc::clone(&publisher));
     tasks.spawn(consumer.run(shutdown.clone()));
@@ -86,9 +104,6 @@ pub fn start_with(
     let consumer = Consumer::new(&url, spec, prefetch, Arc::new(media), Arc::clone(&publisher));
     tasks.spawn(consumer.run(shutdown.clone()));
 
-    let providers = meta_chat_llm::Providers::new(&config.llm)?;
-    let embedders = Embedders::from_config(&providers, &config.llm.embedding);
-    let knowledge = Arc::new(config.knowledge.clone());
     let ingestion = IngestHandler::new(app.clone(), relay.clone(), embedders.clone(), Arc::clone(&knowledge));
     let spec = spec_of(&topology, topology::INGESTION)?;
     let consumer = Consumer::new(&url, spec, prefetch, Arc::new(ingestion), Arc::clone(&publisher));

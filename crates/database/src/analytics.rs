@@ -17,8 +17,9 @@
 //!   also the reply message's `created_at`. Average (rounded to whole milliseconds) and 95th percentile
 //!   (`percentile_disc`: an observed value) over the day's AI replies; `NULL` when there were none;
 //! - `errors`: outbound messages created that day whose status is `failed`;
-//! - `rag_queries`, `rag_empty`, `prompt_tokens`, `completion_tokens`, `cost_micro_usd`: stay 0 until the
-//!   pipeline records retrieval and model usage (nothing stores them yet).
+//! - `rag_queries`: decisions that consulted the knowledge base; `rag_empty`: those that found nothing
+//!   relevant or could not search (`message_replies.retrieval` `empty` / `failed`);
+//! - `prompt_tokens`, `completion_tokens`, `cost_micro_usd`: summed over the day's decisions.
 //!
 //! Every function runs inside [`crate::tenant::in_tenant_tx`] (row-level security), except [`tenant_ids`],
 //! a platform path for the worker ([`crate::platform::in_platform_tx`]).
@@ -162,7 +163,7 @@ WITH day_messages AS MATERIALIZED (
     SELECT id, conversation_id, direction, status, created_at FROM messages
     WHERE tenant_id = $1 AND created_at >= $2 AND created_at < $3
 ), decisions AS MATERIALIZED (
-    SELECT r.outcome,
+    SELECT r.outcome, r.retrieval, r.prompt_tokens, r.completion_tokens, r.cost_micro_usd,
            least(greatest(round(extract(epoch FROM r.created_at - m.created_at) * 1000), 0), 2147483647)::int4 AS ms
     FROM day_messages m JOIN message_replies r ON r.tenant_id = $1 AND r.inbound_message_id = m.id
     WHERE m.direction = 'inbound'
@@ -174,12 +175,12 @@ SELECT $4 AS day,
     (SELECT count(*) FROM day_messages WHERE direction = 'outbound')::int4 AS messages_outbound,
     (SELECT count(*) FROM decisions WHERE outcome = 'replied')::int4 AS ai_replies,
     (SELECT count(*) FROM decisions WHERE outcome = 'handoff')::int4 AS handoffs,
-    0::int4 AS rag_queries,
-    0::int4 AS rag_empty,
+    (SELECT count(*) FROM decisions WHERE retrieval IN ('hits', 'empty', 'failed'))::int4 AS rag_queries,
+    (SELECT count(*) FROM decisions WHERE retrieval IN ('empty', 'failed'))::int4 AS rag_empty,
     (SELECT round(avg(ms))::int4 FROM decisions WHERE outcome = 'replied') AS avg_first_response_ms,
-    0::int8 AS prompt_tokens,
-    0::int8 AS completion_tokens,
-    0::int8 AS cost_micro_usd,
+    (SELECT coalesce(sum(prompt_tokens), 0) FROM decisions)::int8 AS prompt_tokens,
+    (SELECT coalesce(sum(completion_tokens), 0) FROM decisions)::int8 AS completion_tokens,
+    (SELECT coalesce(sum(cost_micro_usd), 0) FROM decisions)::int8 AS cost_micro_usd,
     (SELECT count(DISTINCT c.contact_id) FROM day_messages m
         JOIN conversations c ON c.tenant_id = $1 AND c.id = m.conversation_id
         WHERE m.direction = 'inbound')::int4 AS active_contacts,

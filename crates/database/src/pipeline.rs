@@ -46,16 +46,38 @@ pub async fn decided(conn: &mut AsyncPgConnection, tenant: TenantId, inbound: Uu
     Ok(found.is_some())
 }
 
-/// Records the decision for `inbound`; `false` when another delivery of the same event recorded one first
-/// (its transaction must then write nothing else).
+/// What the assistant used for one decision (all zero/`None` when no model was asked).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DecisionUsage {
+    /// The model that answered.
+    pub model: Option<String>,
+    /// `off` (retrieval disabled), `hits`, `empty` (nothing relevant) or `failed`; `None`: not asked.
+    pub retrieval: Option<&'static str>,
+    /// Prompt tokens.
+    pub prompt_tokens: i32,
+    /// Completion tokens.
+    pub completion_tokens: i32,
+    /// Cost in millionths of a US dollar.
+    pub cost_micro_usd: i64,
+    /// The model's latency.
+    pub latency_ms: Option<i32>,
+    /// The decision's confidence, 0–1.
+    pub confidence: Option<f32>,
+    /// `[{chunkId, documentId, filename, score}]` of the chunks the reply cited.
+    pub citations: serde_json::Value,
+}
+
+/// Records the decision for `inbound` with what the assistant used; `false` when another delivery of the
+/// same event recorded one first (its transaction must then write nothing else).
 pub async fn record_decision(
     conn: &mut AsyncPgConnection,
     tenant: TenantId,
     inbound: Uuid,
     conversation: ConversationId,
-    outcome: Outcome,
-    reply: Option<Uuid>,
+    (outcome, reply): (Outcome, Option<Uuid>),
+    usage: &DecisionUsage,
 ) -> DbResult<bool> {
+    let citations = if usage.citations.is_array() { usage.citations.clone() } else { serde_json::json!([]) };
     let inserted = diesel::insert_into(message_replies::table)
         .values((
             message_replies::tenant_id.eq(tenant.as_uuid()),
@@ -63,6 +85,14 @@ pub async fn record_decision(
             message_replies::conversation_id.eq(conversation.as_uuid()),
             message_replies::outcome.eq(outcome.as_str()),
             message_replies::reply_message_id.eq(reply),
+            message_replies::model.eq(usage.model.as_deref()),
+            message_replies::retrieval.eq(usage.retrieval),
+            message_replies::prompt_tokens.eq(usage.prompt_tokens.max(0)),
+            message_replies::completion_tokens.eq(usage.completion_tokens.max(0)),
+            message_replies::cost_micro_usd.eq(usage.cost_micro_usd.max(0)),
+            message_replies::latency_ms.eq(usage.latency_ms.map(|ms| ms.max(0))),
+            message_replies::confidence.eq(usage.confidence.map(|c| c.clamp(0.0, 1.0))),
+            message_replies::citations.eq(citations),
         ))
         .on_conflict_do_nothing()
         .execute(conn)

@@ -358,6 +358,14 @@ diesel::table! {
         outcome -> Text,
         reply_message_id -> Nullable<Uuid>,
         created_at -> Timestamptz,
+        model -> Nullable<Text>,
+        retrieval -> Nullable<Text>,
+        prompt_tokens -> Int4,
+        completion_tokens -> Int4,
+        cost_micro_usd -> Int8,
+        latency_ms -> Nullable<Int4>,
+        confidence -> Nullable<Float4>,
+        citations -> Jsonb,
     }
 }
 

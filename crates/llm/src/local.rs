@@ -66,8 +66,8 @@ fn answer(request: &CompletionRequest) -> Completion {
     } else if request.context.is_empty() {
         (
             format!(
-                "{hello} Thanks for your message. I can't look that up yet; if you'd like a person from our team to \
-                 help, just say so."
+                "{hello} Thanks for your message. I couldn't find anything about that in the information I have; if \
+                 you'd like a person from our team to help, just say so."
             ),
             0.6,
             false,
@@ -188,7 +188,7 @@ mod tests {
     #[test]
     fn admits_what_it_cannot_answer_without_inventing() {
         let reply = ask("Does the premium plan include international shipping?", &[]);
-        assert!(reply.text.contains("can't look that up"), "{}", reply.text);
+        assert!(reply.text.contains("couldn't find anything about that"), "{}", reply.text);
         assert!(!reply.handoff_requested);
         assert!(reply.citations.is_empty());
     }

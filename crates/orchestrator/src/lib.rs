@@ -11,12 +11,14 @@
 //! Entry points: [`ingest::ingest`], [`ReplyHandler`], [`OutboundHandler`], [`MediaHandler`].
 #![warn(missing_docs)]
 
+pub mod assistant;
 pub mod documents;
 pub mod ingest;
 pub mod media;
 pub mod outbound;
 pub mod reply;
 
+pub use assistant::Assistant;
 pub use documents::IngestHandler;
 pub use ingest::{ChannelRoute, Ingested, ingest};
 pub use media::MediaHandler;

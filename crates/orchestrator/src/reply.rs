@@ -12,6 +12,10 @@
 //!   against the plan's AI replies; beyond them the conversation is handed off instead (and
 //!   `usage.limit_reached` says so): inbound messages are never refused or lost.
 //!
+//! The assistant ([`crate::assistant`]) answers from the tenant's knowledge base with the tenant's model; the
+//! reply's payload and the decision row record the model, tokens, cost, latency, the retrieval outcome and the
+//! cited chunks. When retrieval fails the reply says the knowledge base could not be consulted.
+//!
 //! The model is called outside any transaction; the decision is re-checked under the conversation's row
 //! lock before it is written, so an agent who takes over meanwhile is never talked over.
 
@@ -20,15 +24,17 @@ use std::sync::Arc;
 use meta_chat_billing::quota;
 use meta_chat_database::conversations::{self, ConversationChange};
 use meta_chat_database::messages::OutboundSender;
-use meta_chat_database::pipeline::{self, Outcome};
+use meta_chat_database::pipeline::{self, DecisionUsage, Outcome};
 use meta_chat_database::tenant::in_tenant_tx;
 use meta_chat_database::usage::Metric;
 use meta_chat_database::{DbError, DbPool, contacts, tenants};
 use meta_chat_events::{Envelope, EventType, HandleError, Handler, Relay};
-use meta_chat_llm::{CompletionRequest, Provider, Role, Turn};
+use meta_chat_llm::{Role, Turn};
 use meta_chat_shared::config::BillingConfig;
 use meta_chat_shared::ids::{ContactId, ConversationId, TenantId};
 use meta_chat_shared::settings::TenantSettings;
+
+use crate::assistant::{Assistant, Question};
 use meta_chat_shared::{ConversationStatus, TenantStatus};
 use serde_json::json;
 use uuid::Uuid;
@@ -42,7 +48,7 @@ const HISTORY: i64 = 12;
 pub struct ReplyHandler {
     pool: DbPool,
     relay: Relay,
-    provider: Arc<dyn Provider>,
+    assistant: Assistant,
     billing: Arc<BillingConfig>,
 }
 
@@ -53,22 +59,22 @@ struct Situation {
     settings: TenantSettings,
     text: Option<String>,
     action: Option<String>,
-    request: CompletionRequest,
+    question: Question,
 }
 
 /// What to write.
 enum Decision {
     Silent,
-    Reply(String),
+    Reply(String, serde_json::Value),
     Handoff(String),
 }
 
 impl ReplyHandler {
     /// A handler reading and writing through `pool` (runtime role), publishing through `relay`, answering
-    /// with `provider`, within the AI-reply quotas of the plan in force (`billing`).
+    /// with `assistant`, within the AI-reply quotas of the plan in force (`billing`).
     #[must_use]
-    pub fn new(pool: DbPool, relay: Relay, provider: Arc<dyn Provider>, billing: Arc<BillingConfig>) -> Self {
-        Self { pool, relay, provider, billing }
+    pub fn new(pool: DbPool, relay: Relay, assistant: Assistant, billing: Arc<BillingConfig>) -> Self {
+        Self { pool, relay, assistant, billing }
     }
 
     async fn situation(&self, tenant: TenantId, inbound: Uuid) -> Result<Option<Situation>, DbError> {
@@ -88,8 +94,10 @@ impl ReplyHandler {
                 let settings = details.settings();
                 let silent = current.conversation.status()? != ConversationStatus::Active
                     || details.tenant.status()? != TenantStatus::Active;
-                let request = CompletionRequest {
-                    system: settings.assistant.prompt.clone(),
+                let question = Question {
+                    tenant,
+                    settings: settings.clone(),
+                    sealed_key: details.llm_api_key_enc.clone(),
                     history: history
                         .into_iter()
                         .filter_map(|m| {
@@ -98,41 +106,43 @@ impl ReplyHandler {
                         })
                         .collect(),
                     message: message.text.clone().unwrap_or_default(),
-                    context: Vec::new(),
                     user_name: contact.and_then(|c| c.display_name),
-                    ..CompletionRequest::default()
                 };
                 let action = message.payload.get("action").and_then(|a| a.as_str()).map(str::to_owned);
-                Ok(Some(Situation { conversation, silent, settings, text: message.text, action, request }))
+                Ok(Some(Situation { conversation, silent, settings, text: message.text, action, question }))
             })
         })
         .await
     }
 
-    async fn decide(&self, situation: &Situation) -> Result<Decision, HandleError> {
+    async fn decide(&self, situation: &Situation) -> Result<(Decision, DecisionUsage), HandleError> {
         if situation.silent {
-            return Ok(Decision::Silent);
+            return Ok((Decision::Silent, DecisionUsage::default()));
         }
         let handoff = &situation.settings.handoff;
         if handoff.enabled && asks_for_person(situation.text.as_deref(), situation.action.as_deref(), &handoff.keywords)
         {
-            return Ok(Decision::Handoff("the contact asked for a person".into()));
+            return Ok((Decision::Handoff("the contact asked for a person".into()), DecisionUsage::default()));
         }
-        let completion = self
-            .provider
-            .complete(&situation.request)
+        let answer = self
+            .assistant
+            .answer(&self.pool, &situation.question)
             .await
-            .map_err(|err| HandleError::Retry(format!("assistant unavailable: {err}")))?;
-        if handoff.enabled && completion.handoff_requested {
-            return Ok(Decision::Handoff("the assistant handed the conversation over".into()));
-        }
-        if handoff.enabled && completion.confidence < handoff.confidence_threshold {
-            return Ok(Decision::Handoff(format!(
+            .map_err(|err| HandleError::Retry(format!("assistant unavailable: {}", err.kind())))?;
+        let usage = answer.usage.clone();
+        let decision = if answer.retrieval_failed {
+            Decision::Reply(answer.text.clone(), answer.payload())
+        } else if handoff.enabled && answer.handoff_requested {
+            Decision::Handoff("the assistant handed the conversation over".into())
+        } else if handoff.enabled && answer.confidence < handoff.confidence_threshold {
+            Decision::Handoff(format!(
                 "the assistant's confidence {:.2} is below the threshold {:.2}",
-                completion.confidence, handoff.confidence_threshold
-            )));
-        }
-        Ok(Decision::Reply(completion.text))
+                answer.confidence, handoff.confidence_threshold
+            ))
+        } else {
+            Decision::Reply(answer.text.clone(), answer.payload())
+        };
+        Ok((decision, usage))
     }
 
     async fn write(
@@ -140,7 +150,7 @@ impl ReplyHandler {
         tenant: TenantId,
         inbound: Uuid,
         conversation: ConversationId,
-        decision: Decision,
+        (decision, usage): (Decision, DecisionUsage),
         handoff_message: String,
     ) -> Result<Vec<Envelope>, DbError> {
         let mut conn = self.pool.get().await?;
@@ -154,7 +164,7 @@ impl ReplyHandler {
                 // inbound messages are never refused; their thresholds are announced all the same
                 // (quota records its alerts itself; they are published with the rest)
                 let mut alerts = quota::observe(conn, tenant, Metric::InboundMessages, &billing).await?;
-                if matches!(decision, Decision::Reply(_)) {
+                if matches!(decision, Decision::Reply(..)) {
                     // beyond the plan's AI replies the message still arrives: a human takes it
                     match quota::consume(conn, tenant, Metric::AiReplies, &billing).await? {
                         Ok(more) => alerts.extend(more),
@@ -165,14 +175,14 @@ impl ReplyHandler {
                 }
                 let (outcome, reply) = match decision {
                     Decision::Silent => (Outcome::Silent, None),
-                    Decision::Reply(text) => {
+                    Decision::Reply(text, payload) => {
                         let message = pipeline::queue_outbound(
                             conn,
                             tenant,
                             conversation,
                             OutboundSender::Assistant,
                             &text,
-                            &json!({}),
+                            &payload,
                         )
                         .await?;
                         (Outcome::Replied, Some(message))
@@ -206,7 +216,7 @@ impl ReplyHandler {
                     }
                 };
                 let reply_id = reply.as_ref().map(|message| message.id);
-                if !pipeline::record_decision(conn, tenant, inbound, conversation, outcome, reply_id).await? {
+                if !pipeline::record_decision(conn, tenant, inbound, conversation, (outcome, reply_id), &usage).await? {
                     // another delivery of this event decided first: write nothing (roll back)
                     return Err(DbError::Conflict("message_replies_pkey".into()));
                 }
@@ -288,9 +298,9 @@ impl Handler for ReplyHandler {
         let tenant = event.tenant_id;
         let situation = self.situation(tenant, inbound).await.map_err(retry)?;
         let Some(situation) = situation else { return Ok(()) };
-        let decision = self.decide(&situation).await?;
+        let (decision, usage) = self.decide(&situation).await?;
         let handoff_message = situation.settings.handoff.message.clone();
-        match self.write(tenant, inbound, situation.conversation, decision, handoff_message).await {
+        match self.write(tenant, inbound, situation.conversation, (decision, usage), handoff_message).await {
             Ok(events) => {
                 self.relay.publish_committed(tenant, events).await;
                 Ok(())

@@ -5,6 +5,7 @@
 mod admin;
 mod analytics;
 mod api_keys;
+mod assistant;
 mod auth;
 mod billing;
 mod channels;

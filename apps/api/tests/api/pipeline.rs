@@ -64,13 +64,13 @@ impl Worker {
     }
 }
 
-struct World {
-    app: TestApp,
-    graph: MockServer,
-    owner: String,
+pub(crate) struct World {
+    pub(crate) app: TestApp,
+    pub(crate) graph: MockServer,
+    pub(crate) owner: String,
 }
 
-async fn world_with(customize: impl FnOnce(&mut Config) + Send) -> World {
+pub(crate) async fn world_with(customize: impl FnOnce(&mut Config) + Send) -> World {
     let graph = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path_regex(r"^/v23\.0/.+/messages$"))
@@ -91,7 +91,7 @@ async fn world_with(customize: impl FnOnce(&mut Config) + Send) -> World {
 }
 
 /// The JSON bodies of the sends (POSTs) the fake Graph API received.
-async fn sends(graph: &MockServer) -> Vec<Value> {
+pub(crate) async fn sends(graph: &MockServer) -> Vec<Value> {
     let requests = graph.received_requests().await.unwrap_or_default();
     requests
         .iter()
@@ -101,7 +101,7 @@ async fn sends(graph: &MockServer) -> Vec<Value> {
 }
 
 /// Waits (20 s deadline, not a measurement) until the fake Graph API has received `n` sends.
-async fn wait_for_sends(graph: &MockServer, n: usize) -> Vec<Value> {
+pub(crate) async fn wait_for_sends(graph: &MockServer, n: usize) -> Vec<Value> {
     for _ in 0..400 {
         let got = sends(graph).await;
         if got.len() >= n {

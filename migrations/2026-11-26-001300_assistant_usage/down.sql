@@ -1,0 +1,9 @@
+ALTER TABLE message_replies
+    DROP COLUMN citations,
+    DROP COLUMN confidence,
+    DROP COLUMN latency_ms,
+    DROP COLUMN cost_micro_usd,
+    DROP COLUMN completion_tokens,
+    DROP COLUMN prompt_tokens,
+    DROP COLUMN retrieval,
+    DROP COLUMN model;
