@@ -6,8 +6,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorBody, ErrorCode, ErrorEnvelope, FieldError};
 use crate::routes::{
-    admin, analytics, api_keys, auth, billing, channels, contacts, conversations, documents, health, integrations,
-    media, team, tenant, webhooks,
+    admin, analytics, api_keys, auth, billing, channels, chat, contacts, conversations, documents, health,
+    integrations, media, team, tenant, webhooks,
 };
 
 /// The whole API's OpenAPI document.
@@ -100,7 +100,8 @@ use crate::routes::{
         documents::content::replace_content,
         documents::content::reprocess,
         documents::content::list_chunks,
-        documents::search::search
+        documents::search::search,
+        chat::chat
     ),
     components(schemas(
         ErrorEnvelope,
@@ -218,7 +219,11 @@ use crate::routes::{
         documents::dto::ChunkList,
         documents::dto::SearchRequest,
         documents::dto::SearchHit,
-        documents::dto::SearchResponse
+        documents::dto::SearchResponse,
+        chat::ChatRequest,
+        chat::ChatResponse,
+        chat::ChatCitation,
+        chat::ChatUsage
     )),
     modifiers(&BearerAuth),
     tags(
@@ -234,6 +239,7 @@ use crate::routes::{
         (name = "integrations", description = "Meta webhooks (WhatsApp, Messenger): signature-authenticated deliveries"),
         (name = "tenant", description = "The organisation and its settings: assistant, RAG, handoff, LLM, widget"),
         (name = "team", description = "Team members: invitations, roles, removal"),
+        (name = "chat", description = "Ask the assistant: the same pipeline as the channels, answered inline or streamed"),
         (name = "documents", description = "The knowledge base: upload, versions, reprocessing, chunks, and the retrieval tester"),
         (name = "webhooks", description = "Tenant webhooks: signed event deliveries to your URLs, delivery log, test sends")
     )

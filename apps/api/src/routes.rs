@@ -11,6 +11,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod billing;
 pub mod channels;
+pub mod chat;
 pub mod contacts;
 pub mod conversations;
 pub mod docs;
@@ -52,6 +53,7 @@ pub fn configure_v1(cfg: &mut web::ServiceConfig) {
     team::configure(cfg);
     webhooks::configure(cfg);
     documents::configure(cfg);
+    chat::configure(cfg);
 }
 
 /// The default service: no route matches the path.

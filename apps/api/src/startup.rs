@@ -146,6 +146,12 @@ impl Application {
         let stripe = meta_chat_billing::StripeClient::from_config(&config.billing.stripe)?;
         let llm = Arc::new(meta_chat_llm::Providers::new(&config.llm).map_err(StartupError::Llm)?);
         let embedders = meta_chat_rag::Embedders::from_config(&llm, &config.llm.embedding);
+        let assistant = meta_chat_orchestrator::Assistant::new(
+            Arc::clone(&llm),
+            embedders.clone(),
+            Arc::new(config.knowledge.clone()),
+            Arc::clone(&keyring),
+        );
         // the first login with an unknown email must not stand out by paying for the dummy hash
         std::thread::spawn(password::warm_up);
         let publisher = meta_chat_events::Publisher::new(
@@ -155,6 +161,12 @@ impl Application {
             std::time::Duration::from_secs(5),
         );
         let relay = meta_chat_events::Relay::new(Arc::new(publisher), db.clone());
+        let chat = meta_chat_orchestrator::ChatService::new(
+            db.clone(),
+            relay.clone(),
+            assistant,
+            Arc::new(config.billing.clone()),
+        );
         let state = web::Data::new(AppState {
             config: Arc::clone(&config),
             db,
@@ -165,6 +177,7 @@ impl Application {
             relay,
             keyring,
             stripe,
+            chat,
             llm,
             embedders,
         });

@@ -36,4 +36,6 @@ pub struct AppState {
     pub llm: Arc<meta_chat_llm::Providers>,
     /// The embedders of the registered models this process can use (retrieval).
     pub embedders: meta_chat_rag::Embedders,
+    /// `POST /chat`: the assistant answering inline.
+    pub chat: meta_chat_orchestrator::ChatService,
 }

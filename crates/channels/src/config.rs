@@ -69,6 +69,7 @@ impl SecretField {
             ChannelType::WhatsApp => &[Self::AccessToken, Self::AppSecret, Self::VerifyToken],
             ChannelType::Messenger => &[Self::PageAccessToken, Self::AppSecret, Self::VerifyToken],
             ChannelType::WebChat => &[Self::IdentitySecret],
+            ChannelType::Api => &[],
         }
     }
 }
@@ -193,6 +194,7 @@ const fn fields(channel_type: ChannelType) -> &'static [FieldSpec] {
         ChannelType::WhatsApp => WHATSAPP_FIELDS,
         ChannelType::Messenger => MESSENGER_FIELDS,
         ChannelType::WebChat => WEBCHAT_FIELDS,
+        ChannelType::Api => &[],
     }
 }
 
@@ -206,6 +208,10 @@ impl ChannelConfig {
     /// with paths starting at `config`. `null` counts as absent.
     pub fn parse(channel_type: ChannelType, config: &Value) -> Result<Self, ValidationErrors> {
         let mut errors = ValidationErrors::new();
+        if channel_type == ChannelType::Api {
+            errors.add("type", "must be whatsapp, messenger or webchat (the API channel is made by the platform)");
+            return Err(errors);
+        }
         let Some(object) = config.as_object() else {
             errors.add("config", "must be an object");
             return Err(errors);
@@ -231,6 +237,7 @@ impl ChannelConfig {
             ChannelType::WhatsApp => serde_json::from_value(config.clone()).map(Self::WhatsApp),
             ChannelType::Messenger => serde_json::from_value(config.clone()).map(Self::Messenger),
             ChannelType::WebChat => serde_json::from_value(config.clone()).map(Self::WebChat),
+            ChannelType::Api => return Err(ValidationErrors::new()),
         };
         // The checks above accept exactly what these types deserialize; this only guards against drift.
         typed.map_err(|_| {

@@ -176,7 +176,7 @@ pub fn prepare_create(
 ) -> Result<NewChannelRecord, ChannelsError> {
     let widget_key = match input.channel_type() {
         ChannelType::WebChat => Some(generate_widget_key()?),
-        ChannelType::WhatsApp | ChannelType::Messenger => None,
+        ChannelType::WhatsApp | ChannelType::Messenger | ChannelType::Api => None,
     };
     Ok(NewChannelRecord {
         id: channel,
@@ -267,6 +267,7 @@ fn default_name(channel_type: ChannelType) -> &'static str {
         ChannelType::WhatsApp => "WhatsApp",
         ChannelType::Messenger => "Messenger",
         ChannelType::WebChat => "Web chat",
+        ChannelType::Api => "Chat API",
     }
 }
 

@@ -204,7 +204,11 @@ pub async fn list(
     channel_type: Option<ChannelType>,
     page: &PageRequest,
 ) -> DbResult<(Vec<Channel>, Option<String>)> {
-    let mut query = channels::table.filter(channels::tenant_id.eq(tenant.as_uuid())).into_boxed();
+    // the API channel is the platform's, not one the tenant manages
+    let mut query = channels::table
+        .filter(channels::tenant_id.eq(tenant.as_uuid()))
+        .filter(channels::type_.ne(ChannelType::Api.as_str()))
+        .into_boxed();
     if let Some(channel_type) = channel_type {
         query = query.filter(channels::type_.eq(channel_type.as_str()));
     }

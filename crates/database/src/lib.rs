@@ -12,6 +12,7 @@ pub mod analytics;
 pub mod api_keys;
 pub mod audit;
 pub mod channels;
+pub mod chat;
 mod columns;
 pub mod contacts;
 pub mod conversations;

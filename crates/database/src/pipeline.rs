@@ -100,6 +100,39 @@ pub async fn record_decision(
     Ok(inserted == 1)
 }
 
+#[derive(QueryableByName)]
+struct Locked {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    locked: bool,
+}
+
+fn send_lock_key(message: Uuid) -> i64 {
+    let bytes = message.as_u128().to_le_bytes();
+    let mut low = [0u8; 8];
+    low.copy_from_slice(&bytes[..8]);
+    i64::from_le_bytes(low)
+}
+
+/// Claims the right to send `message` on this connection (a session advisory lock), so that two deliveries
+/// of the same `message.queued` (a republished event) never send twice: `false` while another holds it.
+/// Release with [`release_send`] on the same connection; a dropped session releases it too.
+pub async fn claim_send(conn: &mut AsyncPgConnection, message: Uuid) -> DbResult<bool> {
+    let row: Locked = diesel::sql_query("SELECT pg_try_advisory_lock($1) AS locked")
+        .bind::<diesel::sql_types::BigInt, _>(send_lock_key(message))
+        .get_result(conn)
+        .await?;
+    Ok(row.locked)
+}
+
+/// Releases a claim taken by [`claim_send`].
+pub async fn release_send(conn: &mut AsyncPgConnection, message: Uuid) -> DbResult<()> {
+    diesel::sql_query("SELECT pg_advisory_unlock($1)")
+        .bind::<diesel::sql_types::BigInt, _>(send_lock_key(message))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// One message of `tenant` by id.
 pub async fn find_message(conn: &mut AsyncPgConnection, tenant: TenantId, id: Uuid) -> DbResult<Option<Message>> {
     let found = messages::table

@@ -97,3 +97,9 @@ pub async fn ping(pool: &DbPool, timeout: Duration) -> DbResult<()> {
     };
     tokio::time::timeout(timeout, check).await.map_err(|_| DbError::Pool("database check timed out".into()))?
 }
+
+/// Closes `conn` instead of returning it to the pool (its session holds state that must not be reused, such as
+/// an advisory lock that could not be released).
+pub fn discard(conn: PooledConnection) {
+    drop(Object::take(conn));
+}

@@ -163,7 +163,13 @@ pub async fn resource_count(conn: &mut AsyncPgConnection, tenant: TenantId, metr
     use crate::schema::{channels, documents, tenant_users};
     let tenant_id = tenant.as_uuid();
     Ok(match metric {
-        Metric::Channels => channels::table.filter(channels::tenant_id.eq(tenant_id)).count().get_result(conn).await?,
+        Metric::Channels => {
+            channels::table
+                .filter(channels::tenant_id.eq(tenant_id).and(channels::type_.ne("api")))
+                .count()
+                .get_result(conn)
+                .await?
+        }
         Metric::TeamMembers => {
             tenant_users::table
                 .filter(tenant_users::tenant_id.eq(tenant_id).and(tenant_users::status.ne("disabled")))

@@ -281,6 +281,17 @@ impl Assistant {
     }
 }
 
+/// Earlier messages as the model's turns: the end user's as `user`, everything sent as `assistant`.
+pub fn turns(history: Vec<meta_chat_database::messages::Message>) -> Vec<Turn> {
+    history
+        .into_iter()
+        .filter_map(|m| {
+            let role = if m.direction == "inbound" { Role::User } else { Role::Assistant };
+            m.text.map(|content| Turn { role, content })
+        })
+        .collect()
+}
+
 fn passage(hit: &Hit) -> Passage {
     Passage {
         id: ChunkId::from_uuid(hit.candidate.chunk_id),
@@ -307,7 +318,8 @@ fn add_spent(spent: &mut (u32, u32, u64), completion: &Completion) {
     spent.2 = spent.2.saturating_add(completion.cost_micro_usd);
 }
 
-fn could_not_consult(prepared: &Prepared) -> Answer {
+/// The answer when retrieval failed: it says the knowledge base could not be consulted.
+pub fn could_not_consult(prepared: &Prepared) -> Answer {
     Answer {
         text: COULD_NOT_CONSULT.to_owned(),
         confidence: 0.0,

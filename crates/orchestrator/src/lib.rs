@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod assistant;
+pub mod chat;
 pub mod documents;
 pub mod ingest;
 pub mod media;
@@ -19,6 +20,7 @@ pub mod outbound;
 pub mod reply;
 
 pub use assistant::Assistant;
+pub use chat::ChatService;
 pub use documents::IngestHandler;
 pub use ingest::{ChannelRoute, Ingested, ingest};
 pub use media::MediaHandler;

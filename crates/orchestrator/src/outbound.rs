@@ -152,6 +152,13 @@ impl OutboundHandler {
                 reason: "web chat delivery is not available yet".into(),
                 flag_channel: false,
             }),
+            // chat API conversations are answered inline; a queued message there (an agent's reply) has no
+            // provider to go to
+            ChannelType::Api => Ok(Sent::Failed {
+                code: "unsupported_channel".into(),
+                reason: "chat API conversations have no delivery channel; the API client reads the conversation".into(),
+                flag_channel: false,
+            }),
         }
     }
 
@@ -199,6 +206,23 @@ impl Handler for OutboundHandler {
         }
         let Some(id) = event.aggregate_id else { return Err(HandleError::Park("no message id".into())) };
         let tenant = event.tenant_id;
+        // one sender per message: a republished event waits for the first delivery, then finds it sent
+        let database = |err: DbError| HandleError::Retry(format!("database: {err}"));
+        let mut claim = self.pool.get().await.map_err(|err| database(err.into()))?;
+        if !pipeline::claim_send(&mut claim, id).await.map_err(database)? {
+            return Err(HandleError::Retry("another delivery is sending this message".into()));
+        }
+        let result = self.send_claimed(tenant, id, attempt).await;
+        if let Err(err) = pipeline::release_send(&mut claim, id).await {
+            tracing::warn!(message_id = %id, error = %err, "send claim not released; the pooled session keeps it");
+            meta_chat_database::pool::discard(claim);
+        }
+        result
+    }
+}
+
+impl OutboundHandler {
+    async fn send_claimed(&self, tenant: TenantId, id: Uuid, attempt: usize) -> Result<(), HandleError> {
         let job = self.job(tenant, id).await.map_err(|err| HandleError::Retry(format!("database: {err}")))?;
         let Some(job) = job else { return Ok(()) };
         if !job.channel.enabled {

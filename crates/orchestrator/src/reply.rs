@@ -29,7 +29,6 @@ use meta_chat_database::tenant::in_tenant_tx;
 use meta_chat_database::usage::Metric;
 use meta_chat_database::{DbError, DbPool, contacts, tenants};
 use meta_chat_events::{Envelope, EventType, HandleError, Handler, Relay};
-use meta_chat_llm::{Role, Turn};
 use meta_chat_shared::config::BillingConfig;
 use meta_chat_shared::ids::{ContactId, ConversationId, TenantId};
 use meta_chat_shared::settings::TenantSettings;
@@ -98,13 +97,7 @@ impl ReplyHandler {
                     tenant,
                     settings: settings.clone(),
                     sealed_key: details.llm_api_key_enc.clone(),
-                    history: history
-                        .into_iter()
-                        .filter_map(|m| {
-                            let role = if m.direction == "inbound" { Role::User } else { Role::Assistant };
-                            m.text.map(|content| Turn { role, content })
-                        })
-                        .collect(),
+                    history: crate::assistant::turns(history),
                     message: message.text.clone().unwrap_or_default(),
                     user_name: contact.and_then(|c| c.display_name),
                 };

@@ -83,6 +83,9 @@ domain_enum!(
         Messenger => "messenger",
         /// The embeddable web chat widget.
         WebChat => "webchat",
+        /// `POST /chat`: one per tenant, created by the platform on first use, never by a client; its replies
+        /// are answered inline, never sent through a provider.
+        Api => "api",
     }
 );
 

@@ -62,6 +62,8 @@ pub enum ChannelTypeDto {
     Messenger,
     /// The embeddable web chat widget.
     Webchat,
+    /// The chat API's channel (`POST /chat`): made by the platform, never created through this route.
+    Api,
 }
 
 /// `config` of a WhatsApp channel. Secret fields are write-only.
@@ -221,7 +223,7 @@ impl ChannelResponse {
                 channel.channel_type,
                 channel.id
             )),
-            ChannelType::WebChat => None,
+            ChannelType::WebChat | ChannelType::Api => None,
         };
         let secrets_set =
             secrets_set(channel.channel_type, &channel.secrets).into_iter().map(|f| f.as_str().to_owned()).collect();
@@ -292,7 +294,7 @@ fn parse_type(text: &str) -> Result<ChannelType, ApiError> {
 fn external_id_conflict(channel_type: ChannelType) -> ApiError {
     let field = match channel_type {
         ChannelType::Messenger => "config.pageId",
-        ChannelType::WhatsApp | ChannelType::WebChat => "config.phoneNumberId",
+        ChannelType::WhatsApp | ChannelType::WebChat | ChannelType::Api => "config.phoneNumberId",
     };
     ApiError::Conflict { field, message: "This account is already connected to a channel." }
 }
@@ -650,7 +652,8 @@ mod tests {
 
     #[test]
     fn documented_channel_types_are_the_real_ones() {
-        let documented = [ChannelTypeDto::Whatsapp, ChannelTypeDto::Messenger, ChannelTypeDto::Webchat];
+        let documented =
+            [ChannelTypeDto::Whatsapp, ChannelTypeDto::Messenger, ChannelTypeDto::Webchat, ChannelTypeDto::Api];
         let documented: Vec<_> = documented.iter().map(|t| serde_json::to_value(t).unwrap()).collect();
         let real: Vec<_> = ChannelType::ALL.iter().map(|t| serde_json::to_value(t).unwrap()).collect();
         assert_eq!(documented, real);

@@ -272,7 +272,7 @@ fn parse(kind: ChannelType, body: &[u8]) -> Result<InboundBatch, ApiError> {
     let parsed = match kind {
         ChannelType::WhatsApp => parse_whatsapp(body),
         ChannelType::Messenger => parse_messenger(body),
-        ChannelType::WebChat => return Err(ApiError::NotFound),
+        ChannelType::WebChat | ChannelType::Api => return Err(ApiError::NotFound),
     };
     parsed.map_err(|err| match err {
         ParseError::InvalidJson => ApiError::InvalidJson("the body is not JSON".into()),

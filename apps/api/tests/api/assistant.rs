@@ -6,12 +6,15 @@
 use std::sync::Arc;
 
 use meta_chat_llm::LocalProvider;
+use reqwest::Method;
 use serde_json::{Value, json};
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::documents::settled;
 use crate::integrations::{APP_SECRET, TEXT, deliver, whatsapp_channel};
 use crate::pipeline::{Worker, wait_for_sends, world_with};
-use crate::tenant::rows;
+use crate::tenant::{rows, send};
 
 /// The text fixture with another message id and body.
 fn question(id: &str, body: &str) -> Vec<u8> {
@@ -80,5 +83,50 @@ async fn a_retrieval_failure_is_said_counted_and_never_silent() {
         metrics.lines().any(|l| l.starts_with("rag_retrieval_failures_total{") && l.contains(r#"kind="no_embedder""#)),
         "{metrics}"
     );
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn a_tenant_on_an_openai_compatible_model_gets_numbered_sources_and_its_citations_are_kept() {
+    let model = MockServer::start().await;
+    let answer = json!({
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "fake-chat",
+        "choices": [{ "index": 0, "finish_reason": "stop",
+            "message": { "role": "assistant", "content": "Yes: the premium plan ships internationally to 40 countries [1]." } }],
+        "usage": { "prompt_tokens": 120, "completion_tokens": 14, "total_tokens": 134 }
+    });
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .and(header("authorization", "Bearer sk-tenant-key"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(answer))
+        .mount(&model)
+        .await;
+    let w = world_with(|_| {}).await;
+    let llm = json!({ "llm": { "provider": "openai_compatible", "model": "fake-chat",
+        "baseUrl": format!("{}/v1", model.uri()), "apiKey": "sk-tenant-key" } });
+    assert_eq!(send(&w.app, Method::PATCH, "/tenant", &w.owner, Some(llm)).await.status(), 200);
+    let worker = Worker::start_real(&w.app.config);
+    let channel = whatsapp_channel(&w.app, &w.owner).await;
+    let doc = json!({ "filename": "plans.txt", "content": "The premium plan includes free international shipping to 40 countries." });
+    let res = w.app.post("/api/v1/documents").bearer_auth(&w.owner).json(&doc).send().await.unwrap();
+    let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    assert_eq!(settled(&w.app, &w.owner, &id).await["status"], "ready");
+    assert_eq!(
+        deliver(&w.app, &format!("/integrations/whatsapp/{channel}"), TEXT, Some(APP_SECRET)).await.status(),
+        200
+    );
+    let sends = wait_for_sends(&w.graph, 1).await;
+    assert_eq!(sent_text(&sends[0]), "Yes: the premium plan ships internationally to 40 countries [1].");
+    let requests = model.received_requests().await.unwrap();
+    let body: Value = requests.last().unwrap().body_json().unwrap();
+    assert_eq!(body["model"], "fake-chat");
+    let system = body["messages"][0]["content"].as_str().unwrap();
+    assert!(system.contains("[1] (plans.txt) The premium plan includes free international shipping"), "{system}");
+    let payload = rows(&w.app, "SELECT payload::text AS value FROM messages WHERE direction = 'outbound'").await;
+    let payload: Value = serde_json::from_str(&payload[0]).unwrap();
+    assert_eq!(payload["assistant"]["citations"][0]["documentId"], id.as_str(), "{payload}");
+    assert_eq!(payload["assistant"]["model"], "fake-chat");
+    let usage = rows(&w.app, "SELECT prompt_tokens || ' ' || completion_tokens AS value FROM message_replies").await;
+    assert_eq!(usage, ["120 14"]);
     worker.stop().await;
 }

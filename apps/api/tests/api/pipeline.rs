@@ -58,6 +58,15 @@ impl Worker {
         Self { stop, tasks }
     }
 
+    /// The worker as `meta-chat-worker run` starts it: each tenant answered by the model its settings name.
+    pub(crate) fn start_real(config: &Config) -> Self {
+        let (stop, stopped) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        let owner = meta_chat_database::pool::build_admin(&config.database, "pipeline-test").unwrap();
+        meta_chat_worker::pipeline::start(config, owner, &mut tasks, &stopped).unwrap();
+        Self { stop, tasks }
+    }
+
     pub(crate) async fn stop(mut self) {
         self.stop.send(true).unwrap();
         while self.tasks.join_next().await.is_some() {}

@@ -135,6 +135,7 @@ const ROUTES: &[Route] = &[
     route("GET", "/channels/{id}", ADMIN, R::Channel, None),
     route("PATCH", "/channels/{id}", ADMIN, R::Channel, Some(r#"{"name": "x"}"#)),
     route("DELETE", "/channels/{id}", ADMIN, R::Channel, None),
+    route("POST", "/chat", AGENT, R::None, Some(r#"{"message": "Hello"}"#)),
     route("GET", "/documents", AGENT, R::None, None),
     route("POST", "/documents", AGENT, R::None, Some(r#"{"filename": "faq.md", "content": "Opening hours: 9 to 5."}"#)),
     route("GET", "/documents/{id}", AGENT, R::Document, None),
