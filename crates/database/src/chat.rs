@@ -40,7 +40,7 @@ pub async fn api_channel(conn: &mut AsyncPgConnection, tenant: TenantId) -> DbRe
     Ok(ChannelId::from_uuid(id))
 }
 
-/// The caller's contact on the API channel (`user:<id>` or `key:<id>`).
+/// A contact on the API channel (`user:<id>:<conversation>` or `key:<id>:<conversation>`).
 pub async fn caller_contact(
     conn: &mut AsyncPgConnection,
     tenant: TenantId,

@@ -118,7 +118,10 @@ impl ChatService {
                     };
                     found
                 } else {
-                    let contact = chat::caller_contact(conn, tenant, channel, &caller).await?;
+                    // one contact per conversation: a client's conversations are its end users' sessions, and a
+                    // contact has at most one open conversation
+                    let who = format!("{caller}:{}", Uuid::now_v7());
+                    let contact = chat::caller_contact(conn, tenant, channel, &who).await?;
                     chat::start_conversation(conn, tenant, channel, contact).await?
                 };
                 let id = ConversationId::from_uuid(current.id);

@@ -107,6 +107,10 @@ async fn bad_input_foreign_conversations_and_keys_without_the_chat_scope_are_ref
     }
     let res = ask(&app, &acme, json!({ "message": "hello" })).await;
     let conversation = res.json::<Value>().await.unwrap()["conversationId"].as_str().unwrap().to_owned();
+    // without an id, each call starts its own conversation
+    let again = ask(&app, &acme, json!({ "message": "hello again" })).await;
+    assert_eq!(again.status(), 200);
+    assert_ne!(again.json::<Value>().await.unwrap()["conversationId"], conversation.as_str());
     let foreign = ask(&app, &globex, json!({ "message": "hello", "conversationId": conversation })).await;
     assert_envelope(foreign, 404, "NOT_FOUND").await;
     let unknown = ask(&app, &acme, json!({ "message": "hello", "conversationId": uuid::Uuid::now_v7() })).await;
